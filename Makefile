@@ -1,0 +1,116 @@
+# vpsorg.cloud developer loop. Two commands matter: `make demo` and `make test`.
+# Everything is installed into .venv (and .venv313 for the newest ansible-core) from pinned requirements.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+# python3.13 runs the newest ansible-core; pyenv keeps it off PATH unless selected, so look for it.
+PY313 ?= $(shell for p in python3.13 $$HOME/.pyenv/versions/3.13*/bin/python3.13; do "$$p" -c '' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV313 := .venv313
+BIN313 := $(CURDIR)/$(VENV313)/bin
+TMP := $(CURDIR)/.tmp
+STAGE_ROOT := $(TMP)/collections
+STAGE := $(STAGE_ROOT)/ansible_collections/vpsorg/cloud
+ANSIBLE_TEST_FLAGS ?= --venv --color no
+
+export ANSIBLE_COLLECTIONS_PATH := $(STAGE_ROOT)
+export ANSIBLE_LOCAL_TEMP := $(TMP)/ansible-local
+export ANSIBLE_HOME := $(TMP)/ansible-home
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help
+help:
+	@echo "make demo         set everything up and run the story against the local emulator"
+	@echo "make test         set everything up and run the whole test suite (what CI runs)"
+	@echo "make emulator     run the local VPS.org API emulator in the foreground"
+	@echo "make sanity | units | integration | emulator-tests | lint | docs | changelog | build"
+	@echo "make test-newest  integration and units on the newest ansible-core with python3.13"
+	@echo "make bench        benchmarks (not part of make test)"
+
+# --- setup -------------------------------------------------------------------------------
+
+$(VENV)/.installed: tests/requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -r tests/requirements-dev.txt
+	tests/utils/install-get-pip.sh $(BIN)/python
+	touch $@
+
+$(VENV313)/.installed: tests/requirements-newest.txt
+	$(PY313) -m venv $(VENV313)
+	$(BIN313)/python -m pip install -q --upgrade pip
+	$(BIN313)/python -m pip install -q -r tests/requirements-newest.txt
+	tests/utils/install-get-pip.sh $(BIN313)/python
+	touch $@
+
+.PHONY: setup shellcheck stage
+setup: $(VENV)/.installed shellcheck
+
+# ansible-test's shellcheck sanity test only warns and skips without it.
+shellcheck:
+	@command -v shellcheck >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null; }
+
+stage:
+	@tests/utils/stage.sh $(STAGE_ROOT) >/dev/null
+
+# --- tests ---------------------------------------------------------------------------------
+
+.PHONY: test sanity units integration emulator-tests lint docs changelog build test-newest
+test: setup
+	$(MAKE) --no-print-directory emulator-tests sanity units integration lint docs changelog build
+	@if [ -n "$(PY313)" ]; then $(MAKE) --no-print-directory test-newest; else echo "python3.13 not found: skipping the newest ansible-core"; fi
+	@echo "make test: all passed"
+
+emulator-tests: $(VENV)/.installed
+	$(BIN)/pytest -q -p no:cacheprovider tests/emulator
+
+sanity: setup stage
+	cd $(STAGE) && PATH=$(BIN):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.11
+
+units: $(VENV)/.installed stage
+	cd $(STAGE) && PATH=$(BIN):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.11
+
+integration: $(VENV)/.installed stage
+	PATH=$(BIN):$$PATH tests/utils/run-integration.sh $(STAGE) 3.11 $(INTEGRATION_TARGETS)
+
+test-newest: $(VENV313)/.installed
+	tests/utils/stage.sh $(TMP)/collections313 >/dev/null
+	cd $(TMP)/collections313/ansible_collections/vpsorg/cloud && PATH=$(BIN313):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.13
+	ANSIBLE_COLLECTIONS_PATH=$(TMP)/collections313 PATH=$(BIN313):$$PATH \
+		tests/utils/run-integration.sh $(TMP)/collections313/ansible_collections/vpsorg/cloud 3.13 $(INTEGRATION_TARGETS)
+
+lint: $(VENV)/.installed
+	PATH=$(BIN):$$PATH ansible-lint --offline -q
+
+docs: $(VENV)/.installed stage
+	cd $(STAGE) && PATH=$(BIN):$$PATH antsibull-docs lint-collection-docs --plugin-docs .
+
+changelog: $(VENV)/.installed
+	PATH=$(BIN):$$PATH antsibull-changelog lint
+
+# Build the tarball, install it somewhere empty, and read every plugin's docs from the installed copy.
+build: $(VENV)/.installed
+	rm -rf $(TMP)/dist $(TMP)/installed
+	PATH=$(BIN):$$PATH ansible-galaxy collection build --output-path $(TMP)/dist . >/dev/null
+	PATH=$(BIN):$$PATH ansible-galaxy collection install $(TMP)/dist/vpsorg-cloud-*.tar.gz -p $(TMP)/installed >/dev/null
+	tests/utils/smoke-installed.sh $(BIN) $(TMP)/installed
+
+# --- running things ----------------------------------------------------------------------------
+
+.PHONY: emulator demo bench
+emulator: $(VENV)/.installed
+	$(BIN)/python tests/emulator/emulator.py --port $${PORT:-8765} --snapshot-seconds $${SNAPSHOT_SECONDS:-5} --restore-seconds $${RESTORE_SECONDS:-5}
+
+demo: $(VENV)/.installed stage
+	PATH=$(BIN):$$PATH tests/utils/demo.sh
+
+bench: $(VENV)/.installed stage
+	PATH=$(BIN):$$PATH $(BIN)/python bench/run.py
+
+.PHONY: clean
+clean:
+	rm -rf $(TMP) tests/output

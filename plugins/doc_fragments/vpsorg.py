@@ -1,0 +1,51 @@
+# -*- coding: utf-8 -*-
+# Copyright: vpsorg.cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r"""
+options:
+  api_token:
+    description:
+      - The VPS.org API token, sent as a C(Authorization: Bearer) header.
+      - If not set, the environment variable E(VPSORG_API_TOKEN) is used, then E(VPS_API_TOKEN).
+      - Required in the end. It is never printed, logged or returned.
+    type: str
+  api_url:
+    description:
+      - Base URL of the VPS.org API, including the C(/api/v1) path.
+      - If not set, the environment variable E(VPSORG_API_URL) is used, then E(VPS_API_URL).
+      - Point it at the local emulator (C(tests/emulator/emulator.py)) to try playbooks offline.
+    type: str
+    default: https://admin.vps.org/api/v1
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate.
+      - Only set this to V(false) for a test API with a self-signed certificate.
+    type: bool
+    default: true
+  api_timeout:
+    description:
+      - Seconds to wait for each HTTP request before giving up on it.
+    type: int
+    default: 30
+  api_retries:
+    description:
+      - How many times a request is retried after HTTP 429, a 5xx answer or a connection error.
+      - Waits between retries grow exponentially with jitter and honour the C(Retry-After) header.
+      - A create or restore that may already have reached the API is never blindly repeated; the
+        snapshot list is read again first.
+    type: int
+    default: 5
+notes:
+  - All API requests are made from the host the module runs on, usually the controller
+    (C(delegate_to: localhost)).
+requirements:
+  - requests
+"""

@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright: vpsorg.cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What the Snapshots API means, on top of the HTTP client: finding, creating without duplicates,
+waiting, deleting and restoring snapshots, for one server or a whole fleet."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, wait_until
+
+SNAPSHOT_LIMIT = 5
+NAME_PATTERN = re.compile(r'^[A-Za-z0-9_-]+$')
+IN_PROGRESS = 'in_progress'
+COMPLETED = 'completed'
+RESTORING = 'restoring'
+# Writes in flight at once for a fleet: enough to hide latency, few enough not to trip rate limits.
+FLEET_WORKERS = 8
+
+
+def check_name(name):
+    """The API's name rule, checked before any request; returns an error line or None."""
+    if not NAME_PATTERN.match(name or ''):
+        return "name '%s' is invalid: use only letters, digits, hyphens and underscores" % name
+    return None
+
+
+def server_of(snapshot):
+    server = snapshot.get('server')
+    if isinstance(server, dict):
+        return server.get('id')
+    return snapshot.get('server_id')
+
+
+def newest_first(snapshots):
+    return sorted(snapshots, key=lambda snap: (snap.get('created_at') or '', snap.get('id') or 0), reverse=True)
+
+
+def describe(snapshots):
+    return ', '.join('%s (id %s, created %s)' % (snap.get('name'), snap.get('id'), snap.get('created_at')) for snap in newest_first(snapshots))
+
+
+def list_snapshots(client, server_id=None):
+    """All snapshots of the account, or of one server (filtered by the API and again here)."""
+    snapshots = client.list_all('snapshots/', {'server_id': server_id} if server_id else None)
+    if server_id:
+        snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
+    return snapshots
+
+
+def list_servers(client):
+    return client.list_all('servers/')
+
+
+def get_server(client, server_id):
+    try:
+        return client.get('servers/%d/' % server_id)
+    except VpsorgApiError as exc:
+        if exc.status == 404:
+            raise VpsorgApiError('server %d does not exist in this account' % server_id, status=404, method=exc.method, path=exc.path)
+        raise
+
+
+def quota_message(server_id, snapshots):
+    return ('server %d already has %d snapshots, the limit is %d per server: delete one first (state: absent) '
+            'or restore from one. Its snapshots: %s' % (server_id, len(snapshots), SNAPSHOT_LIMIT, describe(snapshots)))
+
+
+def planned_snapshot(server_id, name, description):
+    """What check mode reports for a snapshot it would create."""
+    return dict(id=None, server=dict(id=server_id), name=name, description=description or '', status=IN_PROGRESS, size_mb=None, created_at=None)
+
+
+def create_snapshot(client, server_id, name, description=None, known_ids=()):
+    """POST a snapshot without ever making two.
+
+    When the POST may have reached the API but no answer came back (timeout, dropped connection,
+    5xx), the server's snapshots are read again and a snapshot of that name that was not there
+    before (known_ids) is adopted instead of sending the POST again.
+    """
+    body = dict(server_id=server_id, name=name)
+    if description:
+        body['description'] = description
+    known_ids = set(known_ids)
+
+    def adopt_if_created():
+        for snap in newest_first(list_snapshots(client, server_id)):
+            if snap.get('name') == name and snap.get('id') not in known_ids:
+                return snap
+        return None
+
+    try:
+        created = client.post('snapshots/', body, recheck=adopt_if_created)
+    except VpsorgApiError as exc:
+        if exc.status == 404:
+            raise VpsorgApiError('server %d does not exist in this account (%s)' % (server_id, exc), status=404, method=exc.method, path=exc.path)
+        raise
+    created = dict(created)
+    created.pop('message', None)
+    return created
+
+
+def delete_snapshot(client, snapshot_id):
+    """DELETE a snapshot; one that is already gone (say, a retried DELETE that had worked) is fine."""
+    try:
+        client.delete('snapshots/%d/' % snapshot_id)
+    except VpsorgApiError as exc:
+        if exc.status != 404:
+            raise
+
+
+def wait_for_snapshots(client, snapshot_ids, timeout, server_id=None, until='completed'):
+    """Wait with one list request (plus pages) per poll, whatever the number of snapshots.
+
+    until='completed': none of snapshot_ids is in_progress; returns {id: snapshot}. A snapshot that
+    vanishes meanwhile raises, naming it. until='gone': none of them is listed any more.
+    """
+    wanted = list(dict.fromkeys(snapshot_ids))
+
+    def poll():
+        current = dict((snap.get('id'), snap) for snap in list_snapshots(client, server_id))
+        if until == 'gone':
+            remaining = [current[snap_id] for snap_id in wanted if snap_id in current]
+            return not remaining, remaining
+        missing = [snap_id for snap_id in wanted if snap_id not in current]
+        if missing:
+            raise VpsorgApiError('snapshot(s) %s disappeared while waiting for them to complete' % ', '.join(str(i) for i in missing),
+                                 code='snapshot_gone')
+        pending = [current[snap_id] for snap_id in wanted if current[snap_id].get('status') == IN_PROGRESS]
+        return not pending, current if not pending else pending
+
+    def pending_text(pending):
+        if until == 'gone':
+            return 'snapshot(s) to be deleted: %s' % describe(pending)
+        return 'snapshot(s) still in progress: %s' % describe(pending)
+
+    result = wait_until(poll, timeout, pending_text)
+    return result if until == 'completed' else None
+
+
+def restore_snapshot(client, snapshot):
+    """POST the restore; after a failure that may have applied it, a server already restoring counts as done."""
+    server_id = server_of(snapshot)
+
+    def adopt_if_restoring():
+        server = get_server(client, server_id) if server_id else None
+        if server and server.get('status') == RESTORING:
+            return dict(status='success', snapshot=snapshot, server=server_summary(server))
+        return None
+
+    return client.post('snapshots/%d/restore/' % snapshot['id'], recheck=adopt_if_restoring)
+
+
+def server_summary(server):
+    return dict(id=server.get('id'), name=server.get('name'), status=server.get('status'))
+
+
+def wait_for_server_restored(client, server_id, timeout):
+    def poll():
+        server = get_server(client, server_id)
+        return server.get('status') != RESTORING, server
+
+    return server_summary(wait_until(poll, timeout, lambda server: 'server %d to finish restoring (status %s)' % (server_id, server.get('status'))))
+
+
+class Fleet(object):
+    """One name on many servers in one module run: one list, only the needed writes, one list per poll."""
+
+    def __init__(self, client, server_ids, name, check_mode=False, workers=FLEET_WORKERS):
+        self.client = client
+        self.server_ids = list(dict.fromkeys(server_ids))
+        self.name = name
+        self.check_mode = check_mode
+        self.workers = workers
+        self.failed = {}
+        self.changed = False
+        self.created = set()
+        snapshots = list_snapshots(client)
+        self.by_server = dict((server_id, []) for server_id in self.server_ids)
+        for snap in snapshots:
+            if server_of(snap) in self.by_server:
+                self.by_server[server_of(snap)].append(snap)
+        known_servers = set(server.get('id') for server in list_servers(client))
+        for server_id in self.server_ids:
+            if server_id not in known_servers:
+                self.failed[server_id] = 'server %d does not exist in this account' % server_id
+
+    def _active(self):
+        return [server_id for server_id in self.server_ids if server_id not in self.failed]
+
+    def named(self, server_id):
+        return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') == self.name])
+
+    def _run_each(self, function, items):
+        """Call function(item) for every item on a small pool; failures are recorded per server."""
+        def guarded(item):
+            server_id, payload = item
+            try:
+                return server_id, function(server_id, payload), None
+            except VpsorgApiError as exc:
+                return server_id, None, str(exc)
+
+        if not items:
+            return []
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+            outcomes = list(pool.map(guarded, items))
+        results = []
+        for server_id, result, error in outcomes:
+            if error:
+                self.failed[server_id] = error
+            else:
+                results.append((server_id, result))
+        return results
+
+    def _wait(self, snapshot_ids, timeout, until):
+        """Wait for the whole set with one account-wide list per poll; a timeout fails the servers still waiting."""
+        if not snapshot_ids:
+            return {}
+        try:
+            return wait_for_snapshots(self.client, snapshot_ids, timeout, server_id=None, until=until) or {}
+        except VpsorgApiError as exc:
+            current = dict((snap.get('id'), snap) for snap in list_snapshots(self.client))
+            for snap_id, server_id in snapshot_ids.items():
+                snap = current.get(snap_id)
+                still_waiting = snap is not None if until == 'gone' else (snap is None or snap.get('status') == IN_PROGRESS)
+                if still_waiting:
+                    self.failed[server_id] = str(exc)
+            return current
+
+    def ensure_present(self, description=None, wait=True, timeout=1800):
+        result = {}
+        to_create = []
+        for server_id in self._active():
+            existing = self.named(server_id)
+            if existing:
+                result[server_id] = existing[0]
+            elif len(self.by_server[server_id]) >= SNAPSHOT_LIMIT:
+                self.failed[server_id] = quota_message(server_id, self.by_server[server_id])
+            else:
+                to_create.append((server_id, [snap.get('id') for snap in self.by_server[server_id]]))
+        self.changed = bool(to_create)
+        self.created = set(server_id for server_id, dummy in to_create)
+        if self.check_mode:
+            for server_id, dummy in to_create:
+                result[server_id] = planned_snapshot(server_id, self.name, description)
+            return self._ordered(result)
+        for server_id, created in self._run_each(lambda sid, known: create_snapshot(self.client, sid, self.name, description, known), to_create):
+            result[server_id] = created
+        if wait:
+            waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
+            current = self._wait(waiting, timeout, 'completed')
+            for server_id in list(result):
+                if server_id in self.failed:
+                    del result[server_id]
+                elif result[server_id].get('id') in current:
+                    result[server_id] = current[result[server_id].get('id')]
+        return self._ordered(result)
+
+    def ensure_absent(self, wait=True, timeout=1800):
+        targets = []
+        for server_id in self._active():
+            for snap in self.named(server_id):
+                targets.append((server_id, snap))
+        self.changed = bool(targets)
+        if self.check_mode or not targets:
+            return [snap for dummy, snap in targets]
+        in_progress = dict((snap.get('id'), server_id) for server_id, snap in targets if snap.get('status') == IN_PROGRESS)
+        if in_progress and not wait:
+            for snap_id, server_id in in_progress.items():
+                self.failed[server_id] = 'snapshot %s is still in progress; set wait: true to wait for it before deleting' % snap_id
+        elif in_progress:
+            self._wait(in_progress, timeout, 'completed')
+        targets = [(server_id, snap) for server_id, snap in targets if server_id not in self.failed]
+        deleted = self._run_each(lambda sid, snap: delete_snapshot(self.client, snap['id']) or snap, targets)
+        if wait and deleted:
+            self._wait(dict((snap['id'], server_id) for server_id, snap in deleted), timeout, 'gone')
+        self.changed = bool(deleted)
+        return [snap for server_id, snap in deleted if server_id not in self.failed]
+
+    def _ordered(self, by_server):
+        return [by_server[server_id] for server_id in self.server_ids if server_id in by_server]
+
+    def failures(self):
+        return [dict(server_id=server_id, reason=self.failed[server_id]) for server_id in self.server_ids if server_id in self.failed]
