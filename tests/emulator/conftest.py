@@ -1,0 +1,71 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2025, VPS.org collection contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fixtures: one in-process emulator for the session, reset before every test."""
+
+import os
+import sys
+
+import pytest
+import requests
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from emulator import Emulator  # noqa: E402 pylint: disable=wrong-import-position
+
+TOKEN_A = "vps_test_token_account_a"
+TOKEN_B = "vps_test_token_account_b"
+SNAPSHOT_SECONDS = 0.3
+RESTORE_SECONDS = 0.3
+
+
+class EmulatorClient:
+    """Real HTTP to the emulator; every control answer is kept to check that no token leaks."""
+
+    def __init__(self, emulator):
+        self.emulator = emulator
+        self.base_url = emulator.base_url
+        self.control_url = emulator.control_url
+        self.token_a, self.token_b = TOKEN_A, TOKEN_B
+        self.snapshot_seconds, self.restore_seconds = SNAPSHOT_SECONDS, RESTORE_SECONDS
+        self.control_texts = []
+
+    def api(self, method, path, token=TOKEN_A, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token is not None:
+            headers.setdefault("Authorization", "Bearer %s" % token)
+        headers.setdefault("Content-Type", "application/json")
+        url = path if path.startswith("http") else self.base_url + path
+        return requests.request(method, url, headers=headers, timeout=10, **kwargs)
+
+    def control(self, method, path, payload=None, expected=(200, 201)):
+        response = requests.request(method, self.control_url + path, json=payload, timeout=10)
+        self.control_texts.append(response.text)
+        assert response.status_code in expected, response.text
+        return response.json()
+
+    def create(self, server_id, name, token=TOKEN_A, **extra):
+        return self.api("POST", "/snapshots/", token=token, json=dict(server_id=server_id, name=name, **extra))
+
+    def seed_snapshot(self, **fields):
+        return self.control("POST", "/snapshots", fields)
+
+    def state(self, account=0):
+        return self.control("GET", "/state")["accounts"][account]
+
+
+@pytest.fixture(scope="session")
+def emulator_instance():
+    emulator = Emulator(tokens=[TOKEN_A, TOKEN_B], servers=3, snapshot_seconds=SNAPSHOT_SECONDS, restore_seconds=RESTORE_SECONDS)
+    emulator.start_in_thread()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emu(emulator_instance):
+    client = EmulatorClient(emulator_instance)
+    client.control("POST", "/reset")
+    yield client
+    for text in client.control_texts:
+        assert TOKEN_A not in text and TOKEN_B not in text
