@@ -13,7 +13,7 @@ class ModuleDocFragment(object):
 options:
   api_token:
     description:
-      - The VPS.org API token, sent as a C(Authorization: Bearer) header.
+      - The VPS.org API token, sent in the C(Authorization) header as a Bearer token.
       - If not set, the environment variable E(VPSORG_API_TOKEN) is used, then E(VPS_API_TOKEN).
       - Required in the end. It is never printed, logged or returned.
     type: str
@@ -45,7 +45,7 @@ options:
     default: 5
 notes:
   - All API requests are made from the host the module runs on, usually the controller
-    (C(delegate_to: localhost)).
+    (C(delegate_to=localhost)).
 requirements:
   - requests
 """

@@ -22,7 +22,7 @@ description:
   - A server can hold at most 5 snapshots. The module fails before creating a sixth, naming the limit
     and listing the server's snapshots; it never deletes a snapshot to make room.
 author:
-  - vpsorg.cloud contributors
+  - vpsorg.cloud maintainers (@vpsorg)
 extends_documentation_fragment:
   - vpsorg.cloud.vpsorg
 attributes:
@@ -33,6 +33,7 @@ attributes:
     support: full
     description: Shows the snapshot before and after the task.
   action_group:
+    description: Use C(group/vpsorg.cloud.vpsorg) in C(module_defaults) to set the connection options once.
     support: full
     membership:
       - vpsorg.cloud.vpsorg
@@ -96,7 +97,6 @@ notes:
     (the P(vpsorg.cloud.safe_upgrade#role) role does).
 seealso:
   - module: vpsorg.cloud.vpsorg_snapshot_info
-  - role: vpsorg.cloud.safe_upgrade
 """
 
 EXAMPLES = r"""

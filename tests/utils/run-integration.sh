@@ -29,4 +29,5 @@ vpsorg_other_api_token: vps_other_account_token
 vpsorg_emulator_url: ${url%/api/v1}/_emulator
 CONFIG
 cd "$stage"
+# shellcheck disable=SC2086 # the flags are several words on purpose
 ansible-test integration ${ANSIBLE_TEST_FLAGS:---venv --color no} --python "$python_version" "$@"
