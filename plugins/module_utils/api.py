@@ -344,7 +344,7 @@ def _short_exception(exc):
     else:
         text = str(reason)
     text = re.sub(r'<[^<>]* object at 0x[0-9a-fA-F]+>:?\s*', '', text)
-    text = re.sub(r'HTTPS?ConnectionPool\([^)]*\):\s*', '', text)
+    text = re.sub(r'HTTPS?Connection(?:Pool)?\([^)]*\):\s*', '', text)
     return text[:200]
 
 
