@@ -74,8 +74,7 @@ def test_503_with_html_body_is_retried_then_reported(emu):
     with pytest.raises(VpsorgApiError) as failure:
         client.get('servers/')
     message = str(failure.value)
-    assert message.startswith('GET /api/v1/servers/?page_size=100 failed: HTTP 503: non-JSON answer: ') or \
-        message.startswith('GET /api/v1/servers/ failed: HTTP 503: non-JSON answer: ')
+    assert message.startswith('GET /api/v1/servers/ failed: HTTP 503: non-JSON answer: ')
     assert '<html' not in message
     assert 'gave up after 3 attempts' in message
     assert failure.value.status == 503
@@ -119,8 +118,7 @@ def test_bad_token_message_never_contains_the_token(emu):
     client = client_for(emu, token=secret)
     with pytest.raises(VpsorgApiError) as failure:
         client.list_all('snapshots/')
-    assert str(failure.value) == 'GET /api/v1/snapshots/?page_size=100 failed: HTTP 401: Invalid token.' or \
-        str(failure.value) == 'GET /api/v1/snapshots/ failed: HTTP 401: Invalid token.'
+    assert str(failure.value) == 'GET /api/v1/snapshots/ failed: HTTP 401: Invalid token.'
     assert secret not in json.dumps(failure.value.as_dict()) + str(failure.value)
 
 
