@@ -105,6 +105,34 @@ def create_snapshot(client, server_id, name, description=None, known_ids=()):
     return created
 
 
+def settle_concurrent_duplicates(client, created, known_ids=(), snapshots=None, timeout=1800):
+    """Keep one snapshot when two runs created the same name on a server at the same time.
+
+    Both runs saw no snapshot of that name and both created one. Each run then reads the list
+    (snapshots, or a fresh one): the oldest same-name snapshot created since (created_at, then id)
+    wins in both runs, and a run whose own snapshot lost deletes it, its own creation, and adopts
+    the winner. Returns the snapshot to report.
+    """
+    server_id, name = server_of(created), created.get('name')
+    if snapshots is None:
+        snapshots = list_snapshots(client, server_id)
+    rivals = dict((snap.get('id'), snap) for snap in snapshots
+                  if server_of(snap) == server_id and snap.get('name') == name and snap.get('id') not in set(known_ids))
+    rivals.setdefault(created.get('id'), created)
+    winner = min(rivals.values(), key=lambda snap: (snap.get('created_at') or '', snap.get('id') or 0))
+    if winner.get('id') == created.get('id'):
+        return winner
+    try:
+        delete_snapshot(client, created['id'])
+    except VpsorgApiError as exc:
+        if exc.status != 400:
+            raise
+        # An API that refuses to delete a snapshot still being taken: wait for it, then delete it.
+        wait_for_snapshots(client, [created['id']], timeout, server_id=server_id)
+        delete_snapshot(client, created['id'])
+    return winner
+
+
 def delete_snapshot(client, snapshot_id):
     """DELETE a snapshot; one that is already gone (say, a retried DELETE that had worked) is fine."""
     try:
@@ -249,8 +277,14 @@ class Fleet(object):
             for server_id, dummy in to_create:
                 result[server_id] = planned_snapshot(server_id, self.name, description)
             return self._ordered(result)
-        for server_id, created in self._run_each(lambda sid, known: create_snapshot(self.client, sid, self.name, description, known), to_create):
-            result[server_id] = created
+        known = dict(to_create)
+        created = self._run_each(lambda sid, known_ids: create_snapshot(self.client, sid, self.name, description, known_ids), to_create)
+        if created:
+            # One account-wide list settles races with other runs creating the same names at the same time.
+            current = list_snapshots(self.client)
+            created = self._run_each(lambda sid, snap: settle_concurrent_duplicates(self.client, snap, known[sid], current, timeout), created)
+        for server_id, snap in created:
+            result[server_id] = snap
         if wait:
             waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
             current = self._wait(waiting, timeout, 'completed')

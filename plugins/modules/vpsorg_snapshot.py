@@ -225,7 +225,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, client_from_module, vpsorg_argument_spec
 from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
     IN_PROGRESS, SNAPSHOT_LIMIT, Fleet, check_name, create_snapshot, delete_snapshot, describe, get_server,
-    list_snapshots, newest_first, planned_snapshot, quota_message, restore_snapshot, server_of, server_summary,
+    list_snapshots, newest_first, planned_snapshot, quota_message, restore_snapshot, server_of, server_summary, settle_concurrent_duplicates,
     wait_for_server_restored, wait_for_snapshots)
 
 
@@ -295,7 +295,9 @@ class SnapshotModule(object):
             get_server(self.client, server_id)  # a read, so check mode can tell an unknown server
             planned = planned_snapshot(server_id, name, self.params['description'])
             self.exit(True, None, planned, snapshot=planned)
-        snapshot = create_snapshot(self.client, server_id, name, self.params['description'], [snap.get('id') for snap in on_server])
+        known_ids = [snap.get('id') for snap in on_server]
+        snapshot = create_snapshot(self.client, server_id, name, self.params['description'], known_ids)
+        snapshot = settle_concurrent_duplicates(self.client, snapshot, known_ids, timeout=self.params['wait_timeout'])
         if self.params['wait']:
             snapshot = self.wait_completed(snapshot)
         self.exit(True, None, snapshot, snapshot=snapshot)

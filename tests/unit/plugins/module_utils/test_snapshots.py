@@ -6,10 +6,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
 import pytest
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, build_client
-from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import Fleet, create_snapshot, wait_for_snapshots
+from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
+    Fleet, create_snapshot, list_snapshots, settle_concurrent_duplicates, wait_for_snapshots)
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 
@@ -120,3 +123,35 @@ def test_wait_times_out_listing_what_is_in_progress(emu):
         wait_for_snapshots(client_for(emu), [snap['id']], 1)
     assert failure.value.code == 'wait_timeout'
     assert 'still in progress: endless (id %d' % snap['id'] in str(failure.value)
+
+
+def test_concurrent_creates_of_one_name_settle_on_one_snapshot(emu):
+    """Two runs both see no snapshot named 'race', both create one; the oldest survives in both."""
+    clients = [client_for(emu), client_for(emu)]
+    both_listed = threading.Barrier(2)
+    outcomes = [None, None]
+
+    def run(index):
+        client = clients[index]
+        known_ids = [snap['id'] for snap in list_snapshots(client, 12345)]
+        both_listed.wait(timeout=10)
+        created = create_snapshot(client, 12345, 'race', known_ids=known_ids)
+        outcomes[index] = settle_concurrent_duplicates(client, created, known_ids)
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    survivors = snapshots_named(emu, 'race')
+    assert len(survivors) == 1
+    assert outcomes[0]['id'] == outcomes[1]['id'] == survivors[0]['id']
+    deletes = [entry for entry in emu.requests() if entry['method'] == 'DELETE']
+    assert len(deletes) == 1
+
+
+def test_settle_keeps_a_lone_snapshot_without_deleting(emu):
+    client = client_for(emu)
+    created = create_snapshot(client, 12346, 'alone')
+    assert settle_concurrent_duplicates(client, created)['id'] == created['id']
+    assert not [entry for entry in emu.requests() if entry['method'] == 'DELETE']
