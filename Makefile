@@ -96,7 +96,7 @@ changelog: $(VENV)/.installed
 build: $(VENV)/.installed
 	rm -rf $(TMP)/dist $(TMP)/installed
 	PATH=$(BIN):$$PATH ansible-galaxy collection build --output-path $(TMP)/dist . >/dev/null
-	PATH=$(BIN):$$PATH ansible-galaxy collection install $(TMP)/dist/vpsorg-cloud-*.tar.gz -p $(TMP)/installed >/dev/null
+	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(TMP)/installed ansible-galaxy collection install --force $(TMP)/dist/vpsorg-cloud-*.tar.gz -p $(TMP)/installed >/dev/null
 	tests/utils/smoke-installed.sh $(BIN) $(TMP)/installed
 
 # --- running things ----------------------------------------------------------------------------
