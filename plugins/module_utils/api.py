@@ -351,8 +351,9 @@ def _short_exception(exc):
 def wait_until(poll, timeout, describe_pending, sleep=time.sleep, clock=time.monotonic):
     """Call poll() until it returns (True, value); return value.
 
-    Polls often at first and then every fifth of the time waited so far (1 to 15 seconds), so a
-    wait overshoots by at most ~20% and costs a few dozen polls even for an hour-long restore.
+    Polls every 2 seconds at first and then every fifth of the time waited so far (at most 15
+    seconds), so a wait overshoots by at most ~20% (or 2 s) and costs a few dozen polls even for
+    an hour-long restore.
     Raises WaitTimeout with describe_pending(value) once timeout seconds have passed.
     """
     start = clock()
@@ -364,7 +365,7 @@ def wait_until(poll, timeout, describe_pending, sleep=time.sleep, clock=time.mon
         now = clock()
         if now >= deadline:
             raise WaitTimeout('timed out after %d seconds (wait_timeout) waiting for %s' % (timeout, describe_pending(value)))
-        sleep(min(max((now - start) * 0.2, 1.0), 15.0, deadline - now))
+        sleep(min(max((now - start) * 0.2, 2.0), 15.0, deadline - now))
 
 
 def client_from_module(module):

@@ -12,7 +12,7 @@ __metaclass__ = type
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, wait_until
+from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, wait_until
 
 SNAPSHOT_LIMIT = 5
 NAME_PATTERN = re.compile(r'^[A-Za-z0-9_-]+$')
@@ -34,6 +34,8 @@ def server_of(snapshot):
     server = snapshot.get('server')
     if isinstance(server, dict):
         return server.get('id')
+    if isinstance(server, int):
+        return server
     return snapshot.get('server_id')
 
 
@@ -168,7 +170,14 @@ def wait_for_snapshots(client, snapshot_ids, timeout, server_id=None, until='com
         return 'snapshot(s) still in progress: %s' % describe(pending)
 
     result = wait_until(poll, timeout, pending_text)
-    return result if until == 'completed' else None
+    if until == 'gone':
+        return None
+    # The API documents only in_progress and completed; any other end state is a failed snapshot.
+    unfinished = [result[snap_id] for snap_id in wanted if result[snap_id].get('status') != COMPLETED]
+    if unfinished:
+        raise VpsorgApiError('snapshot(s) ended without completing: %s' % ', '.join(
+            '%s (id %s, status %s)' % (snap.get('name'), snap.get('id'), snap.get('status')) for snap in unfinished), code='snapshot_failed')
+    return result
 
 
 def restore_snapshot(client, snapshot):
@@ -213,9 +222,14 @@ class Fleet(object):
         for snap in snapshots:
             if server_of(snap) in self.by_server:
                 self.by_server[server_of(snap)].append(snap)
-        known_servers = set(server.get('id') for server in list_servers(client))
+        try:
+            known_servers = set(server.get('id') for server in list_servers(client))
+        except VpsorgApiError as exc:
+            if exc.status != 404:
+                raise
+            known_servers = None  # an API without the servers list: a create's 404 will tell instead
         for server_id in self.server_ids:
-            if server_id not in known_servers:
+            if known_servers is not None and server_id not in known_servers:
                 self.failed[server_id] = 'server %d does not exist in this account' % server_id
 
     def _active(self):
@@ -245,20 +259,43 @@ class Fleet(object):
                 results.append((server_id, result))
         return results
 
-    def _wait(self, snapshot_ids, timeout, until):
-        """Wait for the whole set with one account-wide list per poll; a timeout fails the servers still waiting."""
+    def _wait(self, snapshot_ids, timeout, until, listing=None):
+        """Wait for the whole set ({snapshot id: server id}) with one account-wide list per poll.
+
+        listing, a list just read, serves as the first poll. Returns the last listing by id; each
+        server whose snapshot did not end as wanted is failed with its own reason, the others go on.
+        """
+        last = {}
+        fresh = [listing] if listing is not None else []
+
+        def poll():
+            last.clear()
+            last.update((snap.get('id'), snap) for snap in (fresh.pop() if fresh else list_snapshots(self.client)))
+            if until == 'gone':
+                return not any(snap_id in last for snap_id in snapshot_ids), None
+            return not any(last.get(snap_id, {}).get('status') == IN_PROGRESS for snap_id in snapshot_ids), None
+
         if not snapshot_ids:
-            return {}
+            return last
         try:
-            return wait_for_snapshots(self.client, snapshot_ids, timeout, server_id=None, until=until) or {}
-        except VpsorgApiError as exc:
-            current = dict((snap.get('id'), snap) for snap in list_snapshots(self.client))
-            for snap_id, server_id in snapshot_ids.items():
-                snap = current.get(snap_id)
-                still_waiting = snap is not None if until == 'gone' else (snap is None or snap.get('status') == IN_PROGRESS)
-                if still_waiting:
-                    self.failed[server_id] = str(exc)
-            return current
+            wait_until(poll, timeout, lambda dummy: 'the fleet')
+        except WaitTimeout:
+            pass  # each server still waiting gets its own reason below
+        for snap_id, server_id in snapshot_ids.items():
+            snap = last.get(snap_id)
+            if until == 'gone':
+                reason = 'snapshot %s is still listed after %d seconds (wait_timeout)' % (snap_id, timeout) if snap else None
+            elif snap is None:
+                reason = 'snapshot %s disappeared while waiting for it to complete' % snap_id
+            elif snap.get('status') == IN_PROGRESS:
+                reason = 'snapshot %s is still in progress after %d seconds (wait_timeout)' % (snap_id, timeout)
+            elif snap.get('status') != COMPLETED:
+                reason = 'snapshot %s ended with status %s' % (snap_id, snap.get('status'))
+            else:
+                reason = None
+            if reason:
+                self.failed[server_id] = reason
+        return last
 
     def ensure_present(self, description=None, wait=True, timeout=1800):
         result = {}
@@ -279,15 +316,17 @@ class Fleet(object):
             return self._ordered(result)
         known = dict(to_create)
         created = self._run_each(lambda sid, known_ids: create_snapshot(self.client, sid, self.name, description, known_ids), to_create)
+        listing = None
         if created:
-            # One account-wide list settles races with other runs creating the same names at the same time.
-            current = list_snapshots(self.client)
-            created = self._run_each(lambda sid, snap: settle_concurrent_duplicates(self.client, snap, known[sid], current, timeout), created)
+            # One account-wide list settles races with other runs creating the same names at the same time,
+            # and serves as the wait's first poll.
+            listing = list_snapshots(self.client)
+            created = self._run_each(lambda sid, snap: settle_concurrent_duplicates(self.client, snap, known[sid], listing, timeout), created)
         for server_id, snap in created:
             result[server_id] = snap
         if wait:
             waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
-            current = self._wait(waiting, timeout, 'completed')
+            current = self._wait(waiting, timeout, 'completed', listing)
             for server_id in list(result):
                 if server_id in self.failed:
                     del result[server_id]

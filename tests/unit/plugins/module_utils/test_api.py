@@ -224,8 +224,8 @@ def test_wait_until_times_out_with_what_is_pending():
     with pytest.raises(WaitTimeout) as failure:
         wait_until(lambda: (False, ['snap-1']), 30, lambda pending: 'still: %s' % pending[0], sleep=sleep, clock=lambda: clock[0])
     assert 'timed out after 30 seconds (wait_timeout) waiting for still: snap-1' == str(failure.value)
-    # Polls back off: one second at first, a fifth of the time waited later, never past the deadline.
-    assert sleeps[0] == 1.0
+    # Polls back off: two seconds at first, a fifth of the time waited later, never past the deadline.
+    assert sleeps[0] == 2.0
     assert max(sleeps) <= 15.0
     assert abs(sum(sleeps) - 30.0) < 1e-9
     assert len(sleeps) < 20
