@@ -1,0 +1,252 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: vpsorg.cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: vpsorg_snapshot_info
+short_description: List VPS.org server snapshots, and wait for them to complete
+version_added: 0.1.0
+description:
+  - Lists the snapshots of a VPS.org account, newest first, optionally filtered by server, name, ids and status.
+  - Every page of the API's list is read, so the result is complete however many snapshots there are.
+  - With O(wait=true), waits until none of the selected snapshots is C(in_progress). The whole selection
+    costs one list request (plus its pages) per poll, however many snapshots and servers it spans, so one
+    task can wait for the snapshots a whole fleet started with P(vpsorg.cloud.vpsorg_snapshot#module) and
+    O(vpsorg.cloud.vpsorg_snapshot#module:wait=false).
+author:
+  - vpsorg.cloud maintainers (@vpsorg)
+extends_documentation_fragment:
+  - vpsorg.cloud.vpsorg
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads, so it runs the same in check mode, waiting included.
+  diff_mode:
+    support: none
+    description: The module changes nothing, so there is no diff.
+  action_group:
+    description: Use C(group/vpsorg.cloud.vpsorg) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - vpsorg.cloud.vpsorg
+options:
+  server_id:
+    description:
+      - Only the snapshots of this server. Sent to the API as its C(server_id) filter.
+      - A server that does not exist in the account simply has no snapshots.
+    type: int
+  name:
+    description:
+      - Only the snapshots with this name (names are not unique, so several may match).
+      - Letters, digits, hyphens and underscores only; checked before any request.
+    type: str
+  snapshot_ids:
+    description:
+      - Only the snapshots with these ids.
+      - The task fails, naming them, if any of these ids does not exist (on O(server_id), when it is set),
+        so a typo never looks like a snapshot with nothing to wait for.
+    type: list
+    elements: int
+  status:
+    description:
+      - Only the snapshots in this status.
+      - With O(wait=true), applied after the wait, so O(status=completed) returns the selected snapshots
+        once they have completed.
+    type: str
+    choices: [in_progress, completed]
+  wait:
+    description:
+      - Poll until none of the snapshots selected by O(server_id), O(name) and O(snapshot_ids) is C(in_progress).
+      - An in-progress snapshot that disappears while it is waited for (deleted by someone else) fails the
+        task, naming it, instead of being waited for until the timeout. A completed one deleted meanwhile is
+        left out of RV(snapshots).
+      - Snapshots created after the task started are not waited for.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait in total before failing with the list of the snapshots still in progress.
+      - Snapshots of large disks can take 20 minutes or more.
+    type: int
+    default: 1800
+notes:
+  - Polls are frequent at first, then every fifth of the time waited so far (at most every 15 seconds),
+    so a long wait costs a few dozen list requests.
+seealso:
+  - module: vpsorg.cloud.vpsorg_snapshot
+"""
+
+EXAMPLES = r"""
+- name: List every snapshot of the account
+  vpsorg.cloud.vpsorg_snapshot_info:
+  delegate_to: localhost
+  register: all_snapshots
+
+- name: Find the completed snapshots of one server with a given name
+  vpsorg.cloud.vpsorg_snapshot_info:
+    server_id: "{{ vpsorg_server_id }}"
+    name: pre-patch
+    status: completed
+  delegate_to: localhost
+  register: pre_patch
+
+- name: Show the newest one
+  ansible.builtin.debug:
+    msg: "Newest pre-patch snapshot: {{ pre_patch.snapshots[0].id }} ({{ pre_patch.snapshots[0].created_at }})"
+  when: pre_patch.snapshots | length > 0
+
+# Snapshot a whole fleet: start every snapshot first, then wait for all of them
+# in one task that costs one list request per poll.
+- name: Start a snapshot of every host without waiting
+  vpsorg.cloud.vpsorg_snapshot:
+    server_id: "{{ vpsorg_server_id }}"
+    name: fleet-20250115
+    wait: false
+  delegate_to: localhost
+  register: snap
+
+# In check mode a snapshot that would be created has no id yet: select drops those nulls.
+- name: Wait for the snapshots of all hosts at once
+  vpsorg.cloud.vpsorg_snapshot_info:
+    snapshot_ids: "{{ ansible_play_hosts | map('extract', hostvars, ['snap', 'snapshot', 'id']) | select | list }}"
+    wait: true
+    wait_timeout: 3600
+  delegate_to: localhost
+  run_once: true
+  register: fleet
+
+- name: Report the fleet's snapshots
+  ansible.builtin.debug:
+    msg: "{{ fleet.snapshots | map(attribute='server.name') | join(', ') }} are snapshotted"
+  run_once: true
+"""
+
+RETURN = r"""
+snapshots:
+  description:
+    - The selected snapshots as the API describes them, newest first (by C(created_at), then by C(id)).
+    - With O(wait=true), their state after the wait; none of them is C(in_progress) unless O(status) asks for it.
+    - Empty when nothing matches.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Unique snapshot id.
+      type: int
+      sample: 801
+    server:
+      description: The server the snapshot belongs to.
+      type: dict
+      contains:
+        id:
+          description: Server id.
+          type: int
+          sample: 12345
+        name:
+          description: Server name.
+          type: str
+          sample: web-server-01
+    name:
+      description: Name of the snapshot.
+      type: str
+      sample: pre-patch
+    status:
+      description: V(in_progress) while being taken, V(completed) when done.
+      type: str
+      sample: completed
+    size_mb:
+      description: Size in megabytes; null while in progress.
+      type: int
+      sample: 5120
+    created_at:
+      description: Creation time, ISO 8601 UTC.
+      type: str
+      sample: "2025-01-15T18:30:00Z"
+    description:
+      description: Free text given at creation; empty when none was given.
+      type: str
+      sample: Before the monthly patch run
+error:
+  description: On failure, the kind of error, so a playbook can branch on it.
+  returned: failure
+  type: dict
+  sample: {"code": "wait_timeout", "status": null, "method": null, "path": null}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, client_from_module, vpsorg_argument_spec
+from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
+    IN_PROGRESS, check_name, list_snapshots, newest_first, wait_for_snapshots)
+
+
+def input_errors(params):
+    """Everything that can be checked before a request, as one line."""
+    problems = [check_name(params['name'])] if params['name'] is not None else []
+    if params['server_id'] is not None and params['server_id'] <= 0:
+        problems.append('server_id must be a positive integer, got %s' % params['server_id'])
+    bad_ids = [snap_id for snap_id in params['snapshot_ids'] or [] if snap_id is None or snap_id <= 0]
+    if bad_ids:
+        problems.append('snapshot_ids must be positive integers, got %s' % ', '.join(str(snap_id) for snap_id in bad_ids))
+    if params['wait_timeout'] < 0:
+        problems.append('wait_timeout must be zero or more seconds, got %s' % params['wait_timeout'])
+    return '; '.join(problem for problem in problems if problem)
+
+
+def missing_ids_message(missing, server_id):
+    where = 'on server %d' % server_id if server_id else 'in this account'
+    return 'snapshot_ids %s %s not exist %s' % (', '.join(str(snap_id) for snap_id in missing), 'does' if len(missing) == 1 else 'do', where)
+
+
+def selected_snapshots(client, params):
+    """The snapshots chosen by server_id, name and snapshot_ids; the status filter comes later, after any wait."""
+    listed = list_snapshots(client, params['server_id'])
+    if params['snapshot_ids'] is not None:
+        listed_ids = set(snap.get('id') for snap in listed)
+        missing = [snap_id for snap_id in dict.fromkeys(params['snapshot_ids']) if snap_id not in listed_ids]
+        if missing:
+            raise VpsorgApiError(missing_ids_message(missing, params['server_id']), code='not_found')
+        listed = [snap for snap in listed if snap.get('id') in params['snapshot_ids']]
+    if params['name'] is not None:
+        listed = [snap for snap in listed if snap.get('name') == params['name']]
+    return listed
+
+
+def main():
+    argument_spec = vpsorg_argument_spec()
+    argument_spec.update(
+        server_id=dict(type='int'),
+        name=dict(type='str'),
+        snapshot_ids=dict(type='list', elements='int'),
+        status=dict(type='str', choices=['in_progress', 'completed']),
+        wait=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=1800),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    problem = input_errors(params)
+    if problem:
+        module.fail_json(msg=problem, error=dict(code='invalid_input'))
+    client = client_from_module(module)
+    try:
+        snapshots = selected_snapshots(client, params)
+        in_progress = [snap.get('id') for snap in snapshots if snap.get('status') == IN_PROGRESS]
+        if params['wait'] and in_progress:
+            # One account-wide (or server-wide) list per poll, whatever the number of snapshots.
+            current = wait_for_snapshots(client, in_progress, params['wait_timeout'], server_id=params['server_id'])
+            snapshots = [current[snap.get('id')] for snap in snapshots if snap.get('id') in current]
+        if params['status']:
+            snapshots = [snap for snap in snapshots if snap.get('status') == params['status']]
+    except VpsorgApiError as exc:
+        module.fail_json(msg=str(exc), error=exc.as_dict())
+    module.exit_json(changed=False, snapshots=newest_first(snapshots))
+
+
+if __name__ == '__main__':
+    main()
