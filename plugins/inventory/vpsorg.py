@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: vpsorg.cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: vpsorg
+short_description: VPS.org servers as an Ansible inventory
+version_added: 0.1.0
+description:
+  - Reads the servers of a VPS.org account from C(GET /api/v1/servers/) (every page) and adds one
+    host per server, with the server's details as host variables and C(ansible_host) set to its
+    IP address.
+  - Every host is in the group C(vpsorg). More groups and variables come from O(keyed_groups),
+    O(groups) and O(compose).
+  - The configuration file must end with C(vpsorg.yml) or C(vpsorg.yaml).
+  - The API token is never written to the inventory, to host variables, to error messages or to
+    the inventory cache.
+  - Host variables set for each server are C(vpsorg_server_id), C(vpsorg_name), C(vpsorg_hostname),
+    C(vpsorg_status), C(vpsorg_location), C(vpsorg_plan), C(vpsorg_os) and C(ansible_host) (the
+    server's IP address). C(vpsorg_server_id) is what the P(vpsorg.cloud.vpsorg_snapshot#module)
+    module, the C(vpsorg.cloud.safe_upgrade) role and the C(vpsorg.cloud.fleet_snapshot) playbook
+    read.
+author:
+  - vpsorg.cloud maintainers (@vpsorg)
+requirements:
+  - requests (on the controller)
+extends_documentation_fragment:
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description:
+      - Marks this file as a configuration of this inventory plugin.
+    type: str
+    required: true
+    choices: [vpsorg.cloud.vpsorg]
+  api_token:
+    description:
+      - The VPS.org API token, sent in the C(Authorization) header as a Bearer token.
+      - If not set, the environment variable E(VPSORG_API_TOKEN) is used, then E(VPS_API_TOKEN).
+      - May be an inline C(!vault) value, or a template such as C({{ vault_vpsorg_api_token }}) rendered
+        with the variables given with C(--extra-vars). Note that C(ansible-inventory --list) prints
+        every extra variable among the host variables, so the environment or an inline C(!vault)
+        value keep the token out of its output.
+    type: str
+    env:
+      # The last variable that is set wins, so VPSORG_API_TOKEN is listed last to take precedence.
+      - name: VPS_API_TOKEN
+      - name: VPSORG_API_TOKEN
+  api_url:
+    description:
+      - Base URL of the VPS.org API, including the C(/api/v1) path.
+      - If not set, the environment variable E(VPSORG_API_URL) is used, then E(VPS_API_URL).
+    type: str
+    default: https://admin.vps.org/api/v1
+    env:
+      - name: VPS_API_URL
+      - name: VPSORG_API_URL
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate.
+      - Only set this to V(false) for a test API with a self-signed certificate.
+    type: bool
+    default: true
+  api_timeout:
+    description:
+      - Seconds to wait for each HTTP request before giving up on it.
+    type: int
+    default: 30
+  api_retries:
+    description:
+      - How many times a request is retried after HTTP 429, a 5xx answer or a connection error.
+      - Waits between retries grow exponentially with jitter and honour the C(Retry-After) header.
+    type: int
+    default: 5
+  status:
+    description:
+      - Only servers with this status, such as V(active), V(stopped) or V(restoring).
+      - Sent to the API as a filter, and checked again on the answer.
+    type: str
+  location:
+    description:
+      - Only servers in this location, such as V(nyc1), V(ams1) or V(fra1).
+      - Sent to the API as a filter, and checked again on the answer.
+    type: str
+  hostname:
+    description:
+      - Which field of a server names its host in the inventory.
+      - V(name) is the server's name in VPS.org, V(hostname) its fully qualified host name,
+        V(ip_address) its IP address and V(id) its numeric ID.
+      - A server without that field, or whose value already names another server's host, is named
+        after its V(name) and ID instead, with a warning, so that no server is ever left out or
+        merged into another.
+    type: str
+    choices: [name, hostname, ip_address, id]
+    default: name
+notes:
+  - The cache key is made of the configuration file's path, O(api_url), O(status) and O(location),
+    never of the token. Use C(--flush-cache) after switching to another account's token with the
+    same configuration file.
+  - Without a cache, every run of C(ansible-inventory) or C(ansible-playbook) lists the servers once
+    (one request per page of servers).
+seealso:
+  - module: vpsorg.cloud.vpsorg_snapshot
+  - plugin: ansible.builtin.constructed
+    plugin_type: inventory
+"""
+
+EXAMPLES = r"""
+# vpsorg.yml - every server of the account; the token comes from VPSORG_API_TOKEN.
+plugin: vpsorg.cloud.vpsorg
+
+---
+# prod.vpsorg.yml - only active servers in one location, grouped by plan and status.
+plugin: vpsorg.cloud.vpsorg
+status: active
+location: fra1
+keyed_groups:
+  - key: vpsorg_plan
+    prefix: plan
+  - key: vpsorg_status
+    prefix: status
+
+---
+# vpsorg.yml - the token from a vault variable given with -e @vault.yml --ask-vault-pass,
+# hosts named by their fully qualified host name, connecting as root.
+plugin: vpsorg.cloud.vpsorg
+api_token: "{{ vault_vpsorg_api_token }}"
+hostname: hostname
+compose:
+  ansible_user: "'root'"
+groups:
+  ubuntu: vpsorg_os.startswith('ubuntu')
+
+---
+# vpsorg.yml - cache the server list for ten minutes in JSON files.
+plugin: vpsorg.cloud.vpsorg
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/ansible/vpsorg
+cache_timeout: 600
+"""
+
+import hashlib
+import json
+
+from ansible.errors import AnsibleParserError, AnsibleUndefinedVariable
+from ansible.module_utils.common.text.converters import to_native
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils.api import HAS_REQUESTS, VpsorgApiError, build_client
+
+GROUP = 'vpsorg'
+# Host variable -> field of the API's server object.
+HOST_VARS = (
+    ('vpsorg_server_id', 'id'),
+    ('vpsorg_name', 'name'),
+    ('vpsorg_hostname', 'hostname'),
+    ('vpsorg_status', 'status'),
+    ('vpsorg_location', 'location'),
+    ('vpsorg_plan', 'plan'),
+    ('vpsorg_os', 'os'),
+)
+# What the cache keeps of each server: the fields above and the address, nothing else.
+CACHED_FIELDS = tuple(field for dummy, field in HOST_VARS) + ('ip_address',)
+FILTERS = ('status', 'location')
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = 'vpsorg.cloud.vpsorg'
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith(('vpsorg.yml', 'vpsorg.yaml'))
+
+    def get_cache_key(self, path):
+        """One cache entry per file, API and filters; the token is never part of it."""
+        identity = json.dumps([path, self._api_url()] + [self.get_option(name) for name in FILTERS])
+        return '%s_%s' % (self.ansible_name, hashlib.sha256(identity.encode('utf-8')).hexdigest()[:16])
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        if not HAS_REQUESTS:
+            raise AnsibleParserError('the %s inventory plugin needs the Python library requests on the controller' % self.NAME)
+        # Templates in the file (say, the token) may use variables given with --extra-vars.
+        self.templar.available_variables = self._vars
+        self._read_config_data(path)
+
+        use_cache = self.get_option('cache') and cache
+        update_cache = self.get_option('cache') and not cache
+        servers = None
+        if use_cache:
+            try:
+                servers = self._cache[self.get_cache_key(path)]
+            except KeyError:
+                update_cache = True
+        if servers is None:
+            servers = self._list_servers()
+        if update_cache:
+            self._cache[self.get_cache_key(path)] = servers
+        self._populate(servers)
+
+    def _api_url(self):
+        return (self.get_option('api_url') or '').strip().rstrip('/')
+
+    def _api_token(self):
+        token = self.get_option('api_token')
+        if token is None:
+            return None
+        try:
+            # A template from the file is rendered; a value from the environment is never a template.
+            token = self.templar.template(token)
+        except AnsibleUndefinedVariable as exc:
+            raise AnsibleParserError('%s inventory: cannot render api_token: %s; pass it with --extra-vars'
+                                     % (self.NAME, getattr(exc, 'message', exc))) from None
+        except Exception as exc:
+            # Other template errors may quote rendered values, so only their kind is shown.
+            raise AnsibleParserError('%s inventory: cannot render api_token (%s)' % (self.NAME, type(exc).__name__)) from None
+        return to_native(token)
+
+    def _list_servers(self):
+        filters = dict((name, self.get_option(name)) for name in FILTERS if self.get_option(name))
+        try:
+            client = build_client(self._api_url(), self._api_token(), self.get_option('validate_certs'),
+                                  self.get_option('api_timeout'), self.get_option('api_retries'))
+            servers = client.list_all('servers/', filters)
+        except VpsorgApiError as exc:
+            hint = ' (check api_token or VPSORG_API_TOKEN)' if exc.status == 401 else ''
+            # from None: the chained exceptions add nothing readable and could carry request details.
+            raise AnsibleParserError('%s inventory: cannot list servers: %s%s' % (self.NAME, exc, hint)) from None
+        # The filters are not documented for the API: check them here too, in case it ignores them.
+        servers = [server for server in servers
+                   if isinstance(server, dict) and all(server.get(name) == value for name, value in filters.items())]
+        return [dict((field, server.get(field)) for field in CACHED_FIELDS) for server in servers]
+
+    def _host_name(self, server, taken):
+        field = self.get_option('hostname')
+        value = server.get(field)
+        name = to_native(value) if value not in (None, '') else None
+        if name is not None and name not in taken:
+            return name
+        fallback = '%s-%s' % (server.get('name') or 'server', server.get('id'))
+        why = 'has no %s' % field if name is None else "has the same %s as another server ('%s')" % (field, name)
+        self.display.warning('%s inventory: server %s %s; naming its host %s' % (self.NAME, server.get('id'), why, fallback))
+        return fallback
+
+    def _populate(self, servers):
+        self.inventory.add_group(GROUP)
+        strict = self.get_option('strict')
+        taken = set()
+        for server in servers:
+            host = self._host_name(server, taken)
+            taken.add(host)
+            self.inventory.add_host(host, group=GROUP)
+            host_vars = dict((var, server.get(field)) for var, field in HOST_VARS)
+            if server.get('ip_address'):
+                host_vars['ansible_host'] = server['ip_address']
+            for var, value in host_vars.items():
+                self.inventory.set_variable(host, var, value)
+            self._set_composite_vars(self.get_option('compose'), host_vars, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option('groups'), host_vars, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), host_vars, host, strict=strict)
