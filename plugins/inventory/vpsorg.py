@@ -153,6 +153,7 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.api import HAS_REQUESTS, VpsorgApiError, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import list_servers
 
 GROUP = 'vpsorg'
 # Host variable -> field of the API's server object.
@@ -227,7 +228,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             client = build_client(self._api_url(), self._api_token(), self.get_option('validate_certs'),
                                   self.get_option('api_timeout'), self.get_option('api_retries'))
-            servers = client.list_all('servers/', filters)
+            servers = list_servers(client, **filters)
         except VpsorgApiError as exc:
             hint = ' (check api_token or VPSORG_API_TOKEN)' if exc.status == 401 else ''
             # from None: the chained exceptions add nothing readable and could carry request details.

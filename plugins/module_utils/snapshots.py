@@ -55,8 +55,9 @@ def list_snapshots(client, server_id=None):
     return snapshots
 
 
-def list_servers(client):
-    return client.list_all('servers/')
+def list_servers(client, **filters):
+    """The account's servers; filters (status, location) are sent to the API."""
+    return client.list_all('servers/', dict((name, value) for name, value in filters.items() if value) or None)
 
 
 def get_server(client, server_id):
