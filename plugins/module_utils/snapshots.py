@@ -30,6 +30,23 @@ def check_name(name):
     return None
 
 
+def option_errors(params):
+    """The checks every module makes on the options it has, before any request: a list of error lines."""
+    problems = []
+    if params.get('name') is not None:
+        problems.append(check_name(params['name']))
+    for option in ('server_id', 'snapshot_id'):
+        if params.get(option) is not None and params[option] <= 0:
+            problems.append('%s must be a positive integer, got %s' % (option, params[option]))
+    for option in ('server_ids', 'snapshot_ids'):
+        bad = [value for value in params.get(option) or [] if value is None or value <= 0]
+        if bad:
+            problems.append('%s must be positive integers, got %s' % (option, ', '.join(str(value) for value in bad)))
+    if params.get('wait_timeout') is not None and params['wait_timeout'] < 0:
+        problems.append('wait_timeout must be zero or more seconds, got %s' % params['wait_timeout'])
+    return [problem for problem in problems if problem]
+
+
 def server_of(snapshot):
     server = snapshot.get('server')
     if isinstance(server, dict):

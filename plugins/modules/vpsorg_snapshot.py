@@ -224,8 +224,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, client_from_module, vpsorg_argument_spec
 from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
-    IN_PROGRESS, SNAPSHOT_LIMIT, Fleet, check_name, create_snapshot, delete_snapshot, describe, get_server,
-    list_snapshots, newest_first, planned_snapshot, quota_message, restore_snapshot, server_of, server_summary, settle_concurrent_duplicates,
+    IN_PROGRESS, SNAPSHOT_LIMIT, Fleet, create_snapshot, delete_snapshot, describe, get_server,
+    list_snapshots, newest_first, option_errors, planned_snapshot, quota_message, restore_snapshot, server_of, server_summary, settle_concurrent_duplicates,
     wait_for_server_restored, wait_for_snapshots)
 
 
@@ -233,16 +233,8 @@ def input_errors(params):
     """Everything that can be checked before a request, as one line."""
     state = params['state']
     name = params['name']
-    problems = []
-    if name is not None:
-        problems.append(check_name(name))
-    for option in ('server_id', 'snapshot_id'):
-        if params[option] is not None and params[option] <= 0:
-            problems.append('%s must be a positive integer, got %s' % (option, params[option]))
+    problems = option_errors(params)
     if params['server_ids'] is not None:
-        bad = [server_id for server_id in params['server_ids'] if server_id is None or server_id <= 0]
-        if bad:
-            problems.append('server_ids must be positive integers, got %s' % ', '.join(str(server_id) for server_id in bad))
         if not name:
             problems.append('server_ids needs name')
         if state == 'restored':
@@ -251,9 +243,7 @@ def input_errors(params):
         problems.append('state=present needs server_id (or server_ids) and name; snapshot_id only selects an existing snapshot')
     elif state != 'present' and params['snapshot_id'] is None and (params['server_id'] is None or not name):
         problems.append('state=%s needs snapshot_id, or server_id and name' % state)
-    if params['wait_timeout'] < 0:
-        problems.append('wait_timeout must be zero or more seconds, got %s' % params['wait_timeout'])
-    return '; '.join(problem for problem in problems if problem)
+    return '; '.join(problems)
 
 
 class SnapshotModule(object):

@@ -183,20 +183,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, client_from_module, vpsorg_argument_spec
 from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
-    IN_PROGRESS, check_name, list_snapshots, newest_first, wait_for_snapshots)
-
-
-def input_errors(params):
-    """Everything that can be checked before a request, as one line."""
-    problems = [check_name(params['name'])] if params['name'] is not None else []
-    if params['server_id'] is not None and params['server_id'] <= 0:
-        problems.append('server_id must be a positive integer, got %s' % params['server_id'])
-    bad_ids = [snap_id for snap_id in params['snapshot_ids'] or [] if snap_id is None or snap_id <= 0]
-    if bad_ids:
-        problems.append('snapshot_ids must be positive integers, got %s' % ', '.join(str(snap_id) for snap_id in bad_ids))
-    if params['wait_timeout'] < 0:
-        problems.append('wait_timeout must be zero or more seconds, got %s' % params['wait_timeout'])
-    return '; '.join(problem for problem in problems if problem)
+    IN_PROGRESS, list_snapshots, newest_first, option_errors, wait_for_snapshots)
 
 
 def missing_ids_message(missing, server_id):
@@ -230,7 +217,7 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    problem = input_errors(params)
+    problem = '; '.join(option_errors(params))
     if problem:
         module.fail_json(msg=problem, error=dict(code='invalid_input'))
     client = client_from_module(module)
