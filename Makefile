@@ -83,7 +83,7 @@ test-newest: $(VENV313)/.installed
 	ANSIBLE_COLLECTIONS_PATH=$(TMP)/collections313 PATH=$(BIN313):$$PATH \
 		tests/utils/run-integration.sh $(TMP)/collections313/ansible_collections/vpsorg/cloud 3.13 $(INTEGRATION_TARGETS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH ansible-lint --offline -q
 
 docs: $(VENV)/.installed stage
