@@ -61,9 +61,7 @@ stage:
 
 .PHONY: test sanity units integration emulator-tests lint docs changelog build test-newest
 test: setup
-	$(MAKE) --no-print-directory emulator-tests sanity units integration lint docs changelog build
-	@if [ -n "$(PY313)" ]; then $(MAKE) --no-print-directory test-newest; else echo "python3.13 not found: skipping the newest ansible-core"; fi
-	@echo "make test: all passed"
+	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)"
 
 emulator-tests: $(VENV)/.installed
 	$(BIN)/pytest -q -p no:cacheprovider tests/emulator
