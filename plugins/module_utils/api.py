@@ -173,8 +173,9 @@ class VpsorgClient(object):
         self._origin = _origin(self.api_url)
         self._pause_lock = threading.Lock()
         self._pause_until = 0.0
+        # Passed with every request: a session-wide setting would lose to REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
+        self.verify = validate_certs
         self.session = requests.Session()
-        self.session.verify = validate_certs
         self.session.headers.update({
             'Authorization': 'Bearer %s' % api_token,
             'Accept': 'application/json',
@@ -239,7 +240,7 @@ class VpsorgClient(object):
             retry_after = None
             maybe_applied = False
             try:
-                response = self.session.request(method, url, params=params, json=body, timeout=self.timeout)
+                response = self.session.request(method, url, params=params, json=body, timeout=self.timeout, verify=self.verify)
             except SSLError as exc:
                 raise VpsorgApiError(
                     self.redact('%s %s failed: TLS certificate verification failed for %s (%s); '

@@ -119,7 +119,11 @@ def create_snapshot(client, server_id, name, description=None, known_ids=()):
     except VpsorgApiError as exc:
         if exc.status == 404:
             raise VpsorgApiError('server %d does not exist in this account (%s)' % (server_id, exc), status=404, method=exc.method, path=exc.path)
-        raise
+        # Another run creating the same name may have taken the server's last free slot: adopt its snapshot.
+        adopted = adopt_if_created() if exc.status == 400 else None
+        if adopted is None:
+            raise
+        created = adopted
     created = dict(created)
     created.pop('message', None)
     return created
