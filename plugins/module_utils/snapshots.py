@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, wait_until
 
 SNAPSHOT_LIMIT = 5
-NAME_PATTERN = re.compile(r'^[A-Za-z0-9_-]+$')
+# \Z, not $: a name with a trailing newline must not pass.
+NAME_PATTERN = re.compile(r'[A-Za-z0-9_-]+\Z')
 IN_PROGRESS = 'in_progress'
 COMPLETED = 'completed'
 RESTORING = 'restoring'
@@ -26,7 +27,8 @@ FLEET_WORKERS = 8
 def check_name(name):
     """The API's name rule, checked before any request; returns an error line or None."""
     if not NAME_PATTERN.match(name or ''):
-        return "name '%s' is invalid: use only letters, digits, hyphens and underscores" % name
+        shown = re.sub(r'[\x00-\x1f\x7f]', lambda char: '\\x%02x' % ord(char.group()), name or '')
+        return "name '%s' is invalid: use only letters, digits, hyphens and underscores" % shown
     return None
 
 
