@@ -654,8 +654,8 @@ class Bench(object):
         with self.emulator('fleet', hosts) as emulator:
             emulator.reset(hosts)
             floor = self.floor(hosts, inventory, emulator)
-            section.add_row('floor (one debug task, best of %d)' % FLOOR_REPEATS, seconds(floor.wall), '-', seconds(floor.cpu), floor.requests, '-', floor.writes,
-                            floor.outcome())
+            section.add_row('floor (one debug task, best of %d)' % FLOOR_REPEATS, seconds(floor.wall), '-', seconds(floor.cpu),
+                            floor.requests, '-', floor.writes, floor.outcome())
             for label, playbook, extra_vars in self.fleet_alternatives():
                 run, check = self.run_fleet(label, playbook, extra_vars, hosts, inventory, emulator)
                 wall_ratio, per_host = run.wall / (period + floor.wall), run.requests / hosts
@@ -762,7 +762,8 @@ class Bench(object):
                 inventory = self.workspace.inventory(hosts)
                 emulator.reset(hosts)
                 floor = self.floor(hosts, inventory, emulator, sample_memory=True)
-                section.add_row(hosts, 'floor (one debug task, best of %d)' % FLOOR_REPEATS, seconds(floor.wall), '-', seconds(floor.cpu), floor.requests, '-',
+                section.add_row(hosts, 'floor (one debug task, best of %d)' % FLOOR_REPEATS, seconds(floor.wall), '-', seconds(floor.cpu),
+                                floor.requests, '-',
                                 floor.writes, '-', megabytes(floor.controller_kb), floor.outcome())
                 for label, playbook, extra_vars in self.server_ids_alternatives():
                     run, check = self.run_fleet(label, playbook, extra_vars, hosts, inventory, emulator, sample_memory=True)
