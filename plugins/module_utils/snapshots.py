@@ -168,40 +168,60 @@ def delete_snapshot(client, snapshot_id):
             raise
 
 
-def wait_for_snapshots(client, snapshot_ids, timeout, server_id=None, until='completed'):
-    """Wait with one list request (plus pages) per poll, whatever the number of snapshots.
+def watch_snapshots(client, snapshot_ids, timeout, server_id=None, until='completed', listing=None, stop_when_missing=False):
+    """The one snapshot wait: one list request (plus pages) per poll, whatever the number of snapshots.
 
-    until='completed': none of snapshot_ids is in_progress; returns {id: snapshot}. A snapshot that
-    vanishes meanwhile raises, naming it. until='gone': none of them is listed any more.
+    Polls until none of snapshot_ids is in_progress (until='gone': none is listed any more); with
+    stop_when_missing, also as soon as one of them has vanished. listing, a list just read, serves as
+    the first poll. Returns the last listing by id. On timeout raises WaitTimeout naming what is still
+    pending, with that listing as its `snapshots` attribute.
     """
     wanted = list(dict.fromkeys(snapshot_ids))
+    last = {}
+    fresh = [listing] if listing is not None else []
+
+    def pending():
+        if until == 'gone':
+            return [last[snap_id] for snap_id in wanted if snap_id in last]
+        return [last[snap_id] for snap_id in wanted if last.get(snap_id, {}).get('status') == IN_PROGRESS]
 
     def poll():
-        current = dict((snap.get('id'), snap) for snap in list_snapshots(client, server_id))
-        if until == 'gone':
-            remaining = [current[snap_id] for snap_id in wanted if snap_id in current]
-            return not remaining, remaining
-        missing = [snap_id for snap_id in wanted if snap_id not in current]
-        if missing:
-            raise VpsorgApiError('snapshot(s) %s disappeared while waiting for them to complete' % ', '.join(str(i) for i in missing),
-                                 code='snapshot_gone')
-        pending = [current[snap_id] for snap_id in wanted if current[snap_id].get('status') == IN_PROGRESS]
-        return not pending, current if not pending else pending
+        last.clear()
+        last.update((snap.get('id'), snap) for snap in (fresh.pop() if fresh else list_snapshots(client, server_id)))
+        if stop_when_missing and until != 'gone' and any(snap_id not in last for snap_id in wanted):
+            return True, None
+        return not pending(), None
 
-    def pending_text(pending):
-        if until == 'gone':
-            return 'snapshot(s) to be deleted: %s' % describe(pending)
-        return 'snapshot(s) still in progress: %s' % describe(pending)
+    def pending_text(dummy):
+        return 'snapshot(s) %s: %s' % ('to be deleted' if until == 'gone' else 'still in progress', describe(pending()))
 
-    result = wait_until(poll, timeout, pending_text)
+    try:
+        wait_until(poll, timeout, pending_text)
+    except WaitTimeout as exc:
+        exc.snapshots = dict(last)
+        raise
+    return last
+
+
+def wait_for_snapshots(client, snapshot_ids, timeout, server_id=None, until='completed', listing=None):
+    """Wait for snapshots to complete (returns the last listing by id) or to be gone (returns None).
+
+    A snapshot that vanishes while waiting for it to complete, or that ends in a status other than
+    completed, raises, naming it.
+    """
+    current = watch_snapshots(client, snapshot_ids, timeout, server_id, until, listing, stop_when_missing=True)
     if until == 'gone':
         return None
+    missing = [snap_id for snap_id in dict.fromkeys(snapshot_ids) if snap_id not in current]
+    if missing:
+        raise VpsorgApiError('snapshot(s) %s disappeared while waiting for them to complete' % ', '.join(str(i) for i in missing),
+                             code='snapshot_gone')
     # The API documents only in_progress and completed; any other end state is a failed snapshot.
-    unfinished = [result[snap_id] for snap_id in wanted if result[snap_id].get('status') != COMPLETED]
+    unfinished = [current[snap_id] for snap_id in dict.fromkeys(snapshot_ids) if current[snap_id].get('status') != COMPLETED]
     if unfinished:
         raise VpsorgApiError('snapshot(s) ended without completing: %s' % ', '.join(
             '%s (id %s, status %s)' % (snap.get('name'), snap.get('id'), snap.get('status')) for snap in unfinished), code='snapshot_failed')
-    return result
+    return current
 
 
 def restore_snapshot(client, snapshot):
@@ -289,22 +309,12 @@ class Fleet(object):
         listing, a list just read, serves as the first poll. Returns the last listing by id; each
         server whose snapshot did not end as wanted is failed with its own reason, the others go on.
         """
-        last = {}
-        fresh = [listing] if listing is not None else []
-
-        def poll():
-            last.clear()
-            last.update((snap.get('id'), snap) for snap in (fresh.pop() if fresh else list_snapshots(self.client)))
-            if until == 'gone':
-                return not any(snap_id in last for snap_id in snapshot_ids), None
-            return not any(last.get(snap_id, {}).get('status') == IN_PROGRESS for snap_id in snapshot_ids), None
-
         if not snapshot_ids:
-            return last
+            return {}
         try:
-            wait_until(poll, timeout, lambda dummy: 'the fleet')
-        except WaitTimeout:
-            pass  # each server still waiting gets its own reason below
+            last = watch_snapshots(self.client, snapshot_ids, timeout, until=until, listing=listing)
+        except WaitTimeout as exc:
+            last = exc.snapshots  # each server still waiting gets its own reason below
         for snap_id, server_id in snapshot_ids.items():
             snap = last.get(snap_id)
             if until == 'gone':
