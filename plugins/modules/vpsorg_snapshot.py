@@ -257,8 +257,8 @@ class SnapshotModule(object):
             result['diff'] = dict(before=before or {}, after=after or {})
         self.module.exit_json(changed=changed, **result)
 
-    def wait_completed(self, snapshot):
-        completed = wait_for_snapshots(self.client, [snapshot['id']], self.params['wait_timeout'], server_id=self.params['server_id'])
+    def wait_completed(self, snapshot, listing=None):
+        completed = wait_for_snapshots(self.client, [snapshot['id']], self.params['wait_timeout'], server_id=self.params['server_id'], listing=listing)
         return completed[snapshot['id']]
 
     def selected(self):
@@ -287,9 +287,11 @@ class SnapshotModule(object):
             self.exit(True, None, planned, snapshot=planned)
         known_ids = [snap.get('id') for snap in on_server]
         snapshot = create_snapshot(self.client, server_id, name, self.params['description'], known_ids)
-        snapshot = settle_concurrent_duplicates(self.client, snapshot, known_ids, timeout=self.params['wait_timeout'])
+        # One list settles a race with another run creating the same name, and is the wait's first poll.
+        listing = list_snapshots(self.client, server_id)
+        snapshot = settle_concurrent_duplicates(self.client, snapshot, known_ids, listing, self.params['wait_timeout'])
         if self.params['wait']:
-            snapshot = self.wait_completed(snapshot)
+            snapshot = self.wait_completed(snapshot, listing)
         self.exit(True, None, snapshot, snapshot=snapshot)
 
     def absent(self):
@@ -379,7 +381,8 @@ def main():
     try:
         if module.params['server_ids'] is not None:
             snapshots.fleet()
-        getattr(snapshots, module.params['state'])()
+        else:
+            getattr(snapshots, module.params['state'])()
     except VpsorgApiError as exc:
         module.fail_json(msg=str(exc), error=exc.as_dict())
 
