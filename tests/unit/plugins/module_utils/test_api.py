@@ -25,6 +25,17 @@ def client_for(emu, token=TOKEN, retries=3, timeout=5, url=None):
     return build_client(url or emu.base_url, token, True, timeout, retries)
 
 
+def faults_cleared_after(emu, seconds):
+    """Turn the emulator's faults off after a while, from another thread, so a retry finds a healthy API."""
+    def heal():
+        time.sleep(seconds)
+        emu.call('DELETE', '/faults')
+
+    healer = threading.Thread(target=heal)
+    healer.start()
+    return healer
+
+
 def test_list_all_follows_every_page(emu):
     for index in range(7):
         emu.add_snapshot(server_id=12345, name='snap-%d' % index, force=True)
@@ -50,13 +61,7 @@ def test_list_all_with_small_pages_follows_next(emu):
 def test_429_is_retried_after_retry_after(emu):
     emu.faults(rate=1.0, statuses=[429], retry_after=1, methods=['GET'])
     client = client_for(emu, retries=1)
-
-    def heal():
-        time.sleep(0.5)
-        emu.call('DELETE', '/faults')
-
-    healer = threading.Thread(target=heal)
-    healer.start()
+    healer = faults_cleared_after(emu, 0.5)
     started = time.time()
     assert client.get('servers/')['count'] == 3
     elapsed = time.time() - started
@@ -146,13 +151,7 @@ def test_slow_api_times_out_clearly(emu):
 def test_dropped_connection_on_get_is_retried(emu):
     emu.faults(drop_rate=1.0, methods=['GET'])
     client = client_for(emu, retries=1)
-
-    def heal():
-        time.sleep(0.2)
-        emu.call('DELETE', '/faults')
-
-    healer = threading.Thread(target=heal)
-    healer.start()
+    healer = faults_cleared_after(emu, 0.2)
     assert client.get('servers/')['count'] == 3
     healer.join()
 
