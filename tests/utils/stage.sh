@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Copy the collection (tracked and untracked-but-not-ignored files, plus .git) to a directory whose
+# Copy the collection (tracked and untracked-but-not-ignored files) to a directory whose
 # real path ends in ansible_collections/vpsorg/cloud, where ansible-test and antsibull-docs need it.
 # Usage: tests/utils/stage.sh DEST_COLLECTIONS_ROOT   (the collection lands in DEST/ansible_collections/vpsorg/cloud)
 set -euo pipefail
@@ -11,7 +11,8 @@ cd "$root"
 git ls-files -z -co --exclude-standard | while IFS= read -r -d '' file; do
   [ -e "$file" ] && printf '%s\0' "$file"
 done | tar --null -T - -cf - | tar -xf - -C "$dest"
-cp -a .git "$dest/.git"
-# ansible-test asks git which files belong to the collection: let the copy's index match its tree.
+# ansible-test asks git which files belong to the collection: give the copy a repository of its own whose
+# index matches its tree (copying .git would not work from a linked worktree, where .git is a file).
+git -C "$dest" init -q
 git -C "$dest" add -A >/dev/null 2>&1 || true
 echo "$dest"
