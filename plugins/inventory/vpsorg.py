@@ -152,8 +152,8 @@ from ansible.errors import AnsibleParserError, AnsibleUndefinedVariable
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import HAS_REQUESTS, VpsorgApiError, build_client
-from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import list_servers
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import HAS_REQUESTS, VpsorgApiError, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import list_servers
 
 GROUP = 'vpsorg'
 # Host variable -> field of the API's server object.

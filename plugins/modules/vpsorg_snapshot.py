@@ -222,8 +222,8 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, client_from_module, vpsorg_argument_spec
-from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, client_from_module, vpsorg_argument_spec
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
     IN_PROGRESS, SNAPSHOT_LIMIT, Fleet, create_snapshot, delete_snapshot, describe, get_server,
     list_snapshots, newest_first, option_errors, planned_snapshot, quota_message, restore_snapshot, server_of, server_summary, settle_concurrent_duplicates,
     wait_for_server_restored, wait_for_snapshots)

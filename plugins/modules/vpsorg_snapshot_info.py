@@ -181,8 +181,8 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, client_from_module, vpsorg_argument_spec
-from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, client_from_module, vpsorg_argument_spec
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
     IN_PROGRESS, list_snapshots, newest_first, option_errors, wait_for_snapshots)
 
 

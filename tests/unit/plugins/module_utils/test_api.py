@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, build_client, wait_until
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, WaitTimeout, build_client, wait_until
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 try:

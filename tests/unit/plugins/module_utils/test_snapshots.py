@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, build_client
-from ansible_collections.vpsorg.cloud.plugins.module_utils.snapshots import (
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
     Fleet, create_snapshot, list_snapshots, settle_concurrent_duplicates, wait_for_snapshots)
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 

@@ -12,7 +12,7 @@ __metaclass__ = type
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, wait_until
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, WaitTimeout, wait_until
 
 SNAPSHOT_LIMIT = 5
 # \Z, not $: a name with a trailing newline must not pass.
