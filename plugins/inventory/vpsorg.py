@@ -2,10 +2,6 @@
 # Copyright: vpsorg.cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 name: vpsorg
 short_description: VPS.org servers as an Ansible inventory
@@ -152,7 +148,8 @@ from ansible.errors import AnsibleParserError, AnsibleUndefinedVariable
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import HAS_REQUESTS, VpsorgApiError, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import HAS_REQUESTS, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import list_servers
 
 GROUP = 'vpsorg'
@@ -176,7 +173,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = 'vpsorg.cloud.vpsorg'
 
     def verify_file(self, path):
-        return super(InventoryModule, self).verify_file(path) and path.endswith(('vpsorg.yml', 'vpsorg.yaml'))
+        return super().verify_file(path) and path.endswith(('vpsorg.yml', 'vpsorg.yaml'))
 
     def get_cache_key(self, path):
         """One cache entry per file, API and filters; the token is never part of it."""
@@ -184,7 +181,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return '%s_%s' % (self.ansible_name, hashlib.sha256(identity.encode('utf-8')).hexdigest()[:16])
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        super().parse(inventory, loader, path, cache)
         if not HAS_REQUESTS:
             raise AnsibleParserError('the %s inventory plugin needs the Python library requests on the controller' % self.NAME)
         # Templates in the file (say, the token) may use variables given with --extra-vars.

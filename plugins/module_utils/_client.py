@@ -4,14 +4,12 @@
 
 """The one HTTP client of the collection: every module, the role and the inventory plugin go through it.
 
+Private to vpsorg.cloud: may change without notice; other collections must not import it.
+
 It owns the Bearer token, timeouts, retries (with Retry-After and jittered exponential backoff,
-shared by every thread that uses the client), pagination, readable error messages that never
-contain the token, and a generic poller with a deadline.
+shared by every thread that uses the client), pagination, and readable error messages that never
+contain the token. It knows nothing of snapshots (_snapshots.py) or fleets (_fleet.py).
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import email.utils
 import random
@@ -19,13 +17,12 @@ import re
 import threading
 import time
 import traceback
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-try:
-    from urllib.parse import urlsplit
-except ImportError:  # pragma: no cover - Python 2 is not supported, but the import must not fail there
-    from urlparse import urlsplit  # type: ignore
+# The request code below spells its error codes as literals; each is a value of _errors.ERROR_CODES.
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import CONFIG_ERROR, VpsorgApiError
 
 try:
     import requests
@@ -38,6 +35,8 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
+# The User-Agent's version. Modules run from an AnsiballZ zip that holds only the module_utils, so
+# galaxy.yml is not there to read: tests/unit/plugins/module_utils/test_api.py keeps the two equal.
 COLLECTION_VERSION = '0.1.0'
 DEFAULT_API_URL = 'https://admin.vps.org/api/v1'
 # DRF-style APIs cap page_size at their maximum, so asking for a large page only saves requests.
@@ -57,35 +56,6 @@ def vpsorg_argument_spec():
         api_timeout=dict(type='int', default=30),
         api_retries=dict(type='int', default=5),
     )
-
-
-class VpsorgApiError(Exception):
-    """One readable line about a failed API call.
-
-    code is a stable word a playbook can branch on: http_error, connection_error, timeout,
-    tls_error, bad_response, unsafe_link, config_error, wait_timeout.
-    maybe_applied is true when a write may have reached the API although no answer came back.
-    """
-
-    def __init__(self, message, code='http_error', status=None, method=None, path=None, maybe_applied=False):
-        super(VpsorgApiError, self).__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-        self.method = method
-        self.path = path
-        self.maybe_applied = maybe_applied
-
-    def __str__(self):
-        return self.message
-
-    def as_dict(self):
-        return dict(code=self.code, status=self.status, method=self.method, path=self.path)
-
-
-class WaitTimeout(VpsorgApiError):
-    def __init__(self, message):
-        super(WaitTimeout, self).__init__(message, code='wait_timeout')
 
 
 def _origin(url):
@@ -157,7 +127,7 @@ def _never_reached_server(exc):
     return False
 
 
-class VpsorgClient(object):
+class VpsorgClient:
     """A requests session bound to one API URL and token.
 
     Safe to share between threads: a 429 pauses every thread of the client until Retry-After,
@@ -349,35 +319,11 @@ def _short_exception(exc):
     return text[:200]
 
 
-def wait_until(poll, timeout, describe_pending, sleep=time.sleep, clock=time.monotonic):
-    """Call poll() until it returns (True, value); return value.
-
-    Polls every 2 seconds at first and then every fifth of the time waited so far (at most 15
-    seconds), so a wait overshoots by at most ~20% (or 2 s) and costs a few dozen polls even for
-    an hour-long restore.
-    Raises WaitTimeout with describe_pending(value) once timeout seconds have passed.
-    """
-    start = clock()
-    deadline = start + timeout
-    while True:
-        done, value = poll()
-        if done:
-            return value
-        now = clock()
-        if now >= deadline:
-            raise WaitTimeout('timed out after %d seconds (wait_timeout) waiting for %s' % (timeout, describe_pending(value)))
-        sleep(min(max((now - start) * 0.2, 2.0), 15.0, deadline - now))
-
-
-def client_from_module(module):
-    """Build the client from a module's connection options, failing the module on bad settings."""
+def client_for(params):
+    """Build the client from a module's connection options; raises VpsorgApiError (config_error) on bad settings."""
     if not HAS_REQUESTS:
-        module.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
-    params = module.params
-    try:
-        return build_client(params['api_url'], params['api_token'], params['validate_certs'], params['api_timeout'], params['api_retries'])
-    except VpsorgApiError as exc:
-        module.fail_json(msg=str(exc), error=exc.as_dict())
+        raise VpsorgApiError(missing_required_lib('requests'), code=CONFIG_ERROR, results=dict(exception=REQUESTS_IMPORT_ERROR))
+    return build_client(params['api_url'], params['api_token'], params['validate_certs'], params['api_timeout'], params['api_retries'])
 
 
 def build_client(api_url, api_token, validate_certs=True, api_timeout=30, api_retries=5):

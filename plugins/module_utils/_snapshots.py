@@ -2,41 +2,41 @@
 # Copyright: vpsorg.cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What the Snapshots API means, on top of the HTTP client: finding, creating without duplicates,
-waiting, deleting and restoring snapshots, for one server or a whole fleet."""
+"""What the Snapshots API means, on top of the HTTP client: checking options, reading, creating without
+duplicates, deleting, restoring, and the one waiter. Each function is one step for one server;
+_fleet.py decides which steps a task needs.
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+Private to vpsorg.cloud: may change without notice; other collections must not import it.
+"""
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+import time
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, WaitTimeout, wait_until
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
+    HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, INVALID_INPUT, NOT_FOUND, SNAPSHOT_FAILED, SNAPSHOT_GONE, SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR,
+    WAIT_TIMEOUT, VpsorgApiError)
 
 SNAPSHOT_LIMIT = 5
 # \Z, not $: a name with a trailing newline must not pass.
 NAME_PATTERN = re.compile(r'[A-Za-z0-9_-]+\Z')
+# Snapshot and server statuses, and GONE: what a wait for deleted snapshots waits for.
 IN_PROGRESS = 'in_progress'
 COMPLETED = 'completed'
 RESTORING = 'restoring'
-# Writes in flight at once for a fleet: enough to hide latency, few enough not to trip rate limits.
-FLEET_WORKERS = 8
+GONE = 'gone'
 
 
-def check_name(name):
-    """The API's name rule, checked before any request; returns an error line or None."""
-    if not NAME_PATTERN.match(name or ''):
-        shown = re.sub(r'[\x00-\x1f\x7f]', lambda char: '\\x%02x' % ord(char.group()), name or '')
-        return "name '%s' is invalid: use only letters, digits, hyphens and underscores" % shown
-    return None
+# Options --------------------------------------------------------------------------------------
 
+def check_options(params, problems=()):
+    """The checks argument_spec cannot declare (ranges, the name rule), before any request.
 
-def option_errors(params):
-    """The checks every module makes on the options it has, before any request: a list of error lines."""
-    problems = []
-    if params.get('name') is not None:
-        problems.append(check_name(params['name']))
+    problems are a module's own lines to report with them. Raises one invalid_input error, one line.
+    """
+    problems, own = [], list(problems)
+    if params.get('name') is not None and not NAME_PATTERN.match(params['name']):
+        shown = re.sub(r'[\x00-\x1f\x7f]', lambda char: '\\x%02x' % ord(char.group()), params['name'])
+        problems.append("name '%s' is invalid: use only letters, digits, hyphens and underscores" % shown)
     for option in ('server_id', 'snapshot_id'):
         if params.get(option) is not None and params[option] <= 0:
             problems.append('%s must be a positive integer, got %s' % (option, params[option]))
@@ -46,8 +46,11 @@ def option_errors(params):
             problems.append('%s must be positive integers, got %s' % (option, ', '.join(str(value) for value in bad)))
     if params.get('wait_timeout') is not None and params['wait_timeout'] < 0:
         problems.append('wait_timeout must be zero or more seconds, got %s' % params['wait_timeout'])
-    return [problem for problem in problems if problem]
+    if problems + own:
+        raise VpsorgApiError('; '.join(problems + own), code=INVALID_INPUT)
 
+
+# Reading --------------------------------------------------------------------------------------
 
 def server_of(snapshot):
     server = snapshot.get('server')
@@ -79,18 +82,43 @@ def list_servers(client, **filters):
     return client.list_all('servers/', dict((name, value) for name, value in filters.items() if value) or None)
 
 
+def server_missing(server_id, exc=None, quote=False):
+    """The one wording for a server that is not in this account (another account's server looks the same).
+
+    exc is the API's 404 (http_error, status 404), quoted when quote; without it the servers list told (not_found).
+    """
+    message = 'server %d does not exist in this account' % server_id
+    if exc is None:
+        return VpsorgApiError(message, code=NOT_FOUND)
+    return VpsorgApiError(message + (' (%s)' % exc if quote else ''), code=HTTP_ERROR, status=404, method=exc.method, path=exc.path)
+
+
 def get_server(client, server_id):
     try:
         return client.get('servers/%d/' % server_id)
     except VpsorgApiError as exc:
         if exc.status == 404:
-            raise VpsorgApiError('server %d does not exist in this account' % server_id, status=404, method=exc.method, path=exc.path)
+            raise server_missing(server_id, exc)
         raise
 
 
-def quota_message(server_id, snapshots):
-    return ('server %d already has %d snapshots, the limit is %d per server: delete one first (state: absent) '
-            'or restore from one. Its snapshots: %s' % (server_id, len(snapshots), SNAPSHOT_LIMIT, describe(snapshots)))
+def server_summary(server):
+    return dict(id=server.get('id'), name=server.get('name'), status=server.get('status'))
+
+
+# Writing --------------------------------------------------------------------------------------
+
+def quota_error(server_id, snapshots):
+    return VpsorgApiError(
+        'server %d already has %d snapshots, the limit is %d per server: delete one first (state: absent) '
+        'or restore from one. Its snapshots: %s' % (server_id, len(snapshots), SNAPSHOT_LIMIT, describe(snapshots)),
+        code=SNAPSHOT_LIMIT_ERROR, details=dict(limit=SNAPSHOT_LIMIT), results=dict(snapshots=newest_first(snapshots)))
+
+
+def in_progress_error(snapshots, before):
+    """A snapshot still being taken, with wait false: it can be neither deleted nor restored yet."""
+    return VpsorgApiError('snapshot(s) still in progress: %s; set wait: true to wait for them before %s' % (describe(snapshots), before),
+                          code=IN_PROGRESS_ERROR)
 
 
 def planned_snapshot(server_id, name, description):
@@ -120,7 +148,7 @@ def create_snapshot(client, server_id, name, description=None, known_ids=()):
         created = client.post('snapshots/', body, recheck=adopt_if_created)
     except VpsorgApiError as exc:
         if exc.status == 404:
-            raise VpsorgApiError('server %d does not exist in this account (%s)' % (server_id, exc), status=404, method=exc.method, path=exc.path)
+            raise server_missing(server_id, exc, quote=True)
         # Another run creating the same name may have taken the server's last free slot: adopt its snapshot.
         adopted = adopt_if_created() if exc.status == 400 else None
         if adopted is None:
@@ -154,7 +182,7 @@ def settle_concurrent_duplicates(client, created, known_ids=(), snapshots=None, 
         if exc.status != 400:
             raise
         # An API that refuses to delete a snapshot still being taken: wait for it, then delete it.
-        wait_for_snapshots(client, [created['id']], timeout, server_id=server_id)
+        SnapshotsTarget(client, [created['id']], server_id=server_id).wait(timeout)
         delete_snapshot(client, created['id'])
     return winner
 
@@ -166,62 +194,6 @@ def delete_snapshot(client, snapshot_id):
     except VpsorgApiError as exc:
         if exc.status != 404:
             raise
-
-
-def watch_snapshots(client, snapshot_ids, timeout, server_id=None, until='completed', listing=None, stop_when_missing=False):
-    """The one snapshot wait: one list request (plus pages) per poll, whatever the number of snapshots.
-
-    Polls until none of snapshot_ids is in_progress (until='gone': none is listed any more); with
-    stop_when_missing, also as soon as one of them has vanished. listing, a list just read, serves as
-    the first poll. Returns the last listing by id. On timeout raises WaitTimeout naming what is still
-    pending, with that listing as its `snapshots` attribute.
-    """
-    wanted = list(dict.fromkeys(snapshot_ids))
-    last = {}
-    fresh = [listing] if listing is not None else []
-
-    def pending():
-        if until == 'gone':
-            return [last[snap_id] for snap_id in wanted if snap_id in last]
-        return [last[snap_id] for snap_id in wanted if last.get(snap_id, {}).get('status') == IN_PROGRESS]
-
-    def poll():
-        last.clear()
-        last.update((snap.get('id'), snap) for snap in (fresh.pop() if fresh else list_snapshots(client, server_id)))
-        if stop_when_missing and until != 'gone' and any(snap_id not in last for snap_id in wanted):
-            return True, None
-        return not pending(), None
-
-    def pending_text(dummy):
-        return 'snapshot(s) %s: %s' % ('to be deleted' if until == 'gone' else 'still in progress', describe(pending()))
-
-    try:
-        wait_until(poll, timeout, pending_text)
-    except WaitTimeout as exc:
-        exc.snapshots = dict(last)
-        raise
-    return last
-
-
-def wait_for_snapshots(client, snapshot_ids, timeout, server_id=None, until='completed', listing=None):
-    """Wait for snapshots to complete (returns the last listing by id) or to be gone (returns None).
-
-    A snapshot that vanishes while waiting for it to complete, or that ends in a status other than
-    completed, raises, naming it.
-    """
-    current = watch_snapshots(client, snapshot_ids, timeout, server_id, until, listing, stop_when_missing=True)
-    if until == 'gone':
-        return None
-    missing = [snap_id for snap_id in dict.fromkeys(snapshot_ids) if snap_id not in current]
-    if missing:
-        raise VpsorgApiError('snapshot(s) %s disappeared while waiting for them to complete' % ', '.join(str(i) for i in missing),
-                             code='snapshot_gone')
-    # The API documents only in_progress and completed; any other end state is a failed snapshot.
-    unfinished = [current[snap_id] for snap_id in dict.fromkeys(snapshot_ids) if current[snap_id].get('status') != COMPLETED]
-    if unfinished:
-        raise VpsorgApiError('snapshot(s) ended without completing: %s' % ', '.join(
-            '%s (id %s, status %s)' % (snap.get('name'), snap.get('id'), snap.get('status')) for snap in unfinished), code='snapshot_failed')
-    return current
 
 
 def restore_snapshot(client, snapshot):
@@ -237,160 +209,102 @@ def restore_snapshot(client, snapshot):
     return client.post('snapshots/%d/restore/' % snapshot['id'], recheck=adopt_if_restoring)
 
 
-def server_summary(server):
-    return dict(id=server.get('id'), name=server.get('name'), status=server.get('status'))
+# Waiting --------------------------------------------------------------------------------------
+
+def wait_for(target, timeout, sleep=time.sleep, clock=time.monotonic):
+    """The one waiter: poll target until target.poll() is true or timeout seconds have passed.
+
+    Polls at once, then every 2 seconds at first and every fifth of the time waited so far (at most
+    15 seconds), so a wait overshoots by at most ~20% (or 2 s) and costs a few dozen polls even for
+    an hour-long restore. Returns True when the target was reached, False on timeout.
+    """
+    start = clock()
+    deadline = start + timeout
+    while True:
+        if target.poll():
+            return True
+        now = clock()
+        if now >= deadline:
+            return False
+        sleep(min(max((now - start) * 0.2, 2.0), 15.0, deadline - now))
 
 
-def wait_for_server_restored(client, server_id, timeout):
-    def poll():
-        server = get_server(client, server_id)
-        return server.get('status') != RESTORING, server
+class SnapshotsTarget:
+    """Wait target: snapshot_ids all done (until=COMPLETED) or all gone (until=GONE), one list (plus pages) per poll.
 
-    return server_summary(wait_until(poll, timeout, lambda server: 'server %d to finish restoring (status %s)' % (server_id, server.get('status'))))
+    A snapshot no longer in progress (or no longer listed) is done with, whatever became of it;
+    error() then says, in one wording per reason, which of them did not end as wanted. listing, a
+    list just read, serves as the first poll. current is the last listing by id.
+    """
 
-
-class Fleet(object):
-    """One name on many servers in one module run: one list, only the needed writes, one list per poll."""
-
-    def __init__(self, client, server_ids, name, check_mode=False, workers=FLEET_WORKERS):
+    def __init__(self, client, snapshot_ids, until=COMPLETED, server_id=None, listing=None):
         self.client = client
-        self.server_ids = list(dict.fromkeys(server_ids))
-        self.name = name
-        self.check_mode = check_mode
-        self.workers = workers
-        self.failed = {}
-        self.changed = False
-        self.created = set()
-        snapshots = list_snapshots(client)
-        self.by_server = dict((server_id, []) for server_id in self.server_ids)
-        for snap in snapshots:
-            if server_of(snap) in self.by_server:
-                self.by_server[server_of(snap)].append(snap)
-        try:
-            known_servers = set(server.get('id') for server in list_servers(client))
-        except VpsorgApiError as exc:
-            if exc.status != 404:
-                raise
-            known_servers = None  # an API without the servers list: a create's 404 will tell instead
-        for server_id in self.server_ids:
-            if known_servers is not None and server_id not in known_servers:
-                self.failed[server_id] = 'server %d does not exist in this account' % server_id
+        self.snapshot_ids = list(dict.fromkeys(snapshot_ids))
+        self.until = until
+        self.server_id = server_id
+        self._fresh = [listing] if listing is not None else []
+        self.current = {}
+        self.timeout = None
 
-    def _active(self):
-        return [server_id for server_id in self.server_ids if server_id not in self.failed]
+    def _pending(self, snapshot_ids):
+        if self.until == GONE:
+            return [self.current[snap_id] for snap_id in snapshot_ids if snap_id in self.current]
+        return [self.current[snap_id] for snap_id in snapshot_ids if self.current.get(snap_id, {}).get('status') == IN_PROGRESS]
 
-    def named(self, server_id):
-        return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') == self.name])
+    def poll(self):
+        listing = self._fresh.pop() if self._fresh else list_snapshots(self.client, self.server_id)
+        self.current = dict((snap.get('id'), snap) for snap in listing)
+        return not self._pending(self.snapshot_ids)
 
-    def _run_each(self, function, items):
-        """Call function(item) for every item on a small pool; failures are recorded per server."""
-        def guarded(item):
-            server_id, payload = item
-            try:
-                return server_id, function(server_id, payload), None
-            except VpsorgApiError as exc:
-                return server_id, None, str(exc)
+    def wait(self, timeout, strict=True):
+        """Poll until done or timeout; returns the last listing by id.
 
-        if not items:
-            return []
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-            outcomes = list(pool.map(guarded, items))
-        results = []
-        for server_id, result, error in outcomes:
-            if error:
-                self.failed[server_id] = error
-            else:
-                results.append((server_id, result))
-        return results
-
-    def _wait(self, snapshot_ids, timeout, until, listing=None):
-        """Wait for the whole set ({snapshot id: server id}) with one account-wide list per poll.
-
-        listing, a list just read, serves as the first poll. Returns the last listing by id; each
-        server whose snapshot did not end as wanted is failed with its own reason, the others go on.
+        strict raises the error of the whole set; otherwise error() tells, for any part of it.
         """
-        if not snapshot_ids:
-            return {}
-        try:
-            last = watch_snapshots(self.client, snapshot_ids, timeout, until=until, listing=listing)
-        except WaitTimeout as exc:
-            last = exc.snapshots  # each server still waiting gets its own reason below
-        for snap_id, server_id in snapshot_ids.items():
-            snap = last.get(snap_id)
-            if until == 'gone':
-                reason = 'snapshot %s is still listed after %d seconds (wait_timeout)' % (snap_id, timeout) if snap else None
-            elif snap is None:
-                reason = 'snapshot %s disappeared while waiting for it to complete' % snap_id
-            elif snap.get('status') == IN_PROGRESS:
-                reason = 'snapshot %s is still in progress after %d seconds (wait_timeout)' % (snap_id, timeout)
-            elif snap.get('status') != COMPLETED:
-                reason = 'snapshot %s ended with status %s' % (snap_id, snap.get('status'))
-            else:
-                reason = None
-            if reason:
-                self.failed[server_id] = reason
-        return last
+        self.timeout = timeout
+        if self.snapshot_ids:
+            wait_for(self, timeout)
+        problem = self.error(self.snapshot_ids) if strict else None
+        if problem:
+            raise problem
+        return self.current
 
-    def ensure_present(self, description=None, wait=True, timeout=1800):
-        result = {}
-        to_create = []
-        for server_id in self._active():
-            existing = self.named(server_id)
-            if existing:
-                result[server_id] = existing[0]
-            elif len(self.by_server[server_id]) >= SNAPSHOT_LIMIT:
-                self.failed[server_id] = quota_message(server_id, self.by_server[server_id])
-            else:
-                to_create.append((server_id, [snap.get('id') for snap in self.by_server[server_id]]))
-        self.changed = bool(to_create)
-        self.created = set(server_id for server_id, dummy in to_create)
-        if self.check_mode:
-            for server_id, dummy in to_create:
-                result[server_id] = planned_snapshot(server_id, self.name, description)
-            return self._ordered(result)
-        known = dict(to_create)
-        created = self._run_each(lambda sid, known_ids: create_snapshot(self.client, sid, self.name, description, known_ids), to_create)
-        listing = None
-        if created:
-            # One account-wide list settles races with other runs creating the same names at the same time,
-            # and serves as the wait's first poll.
-            listing = list_snapshots(self.client)
-            created = self._run_each(lambda sid, snap: settle_concurrent_duplicates(self.client, snap, known[sid], listing, timeout), created)
-        for server_id, snap in created:
-            result[server_id] = snap
-        if wait:
-            waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
-            current = self._wait(waiting, timeout, 'completed', listing)
-            for server_id in list(result):
-                if server_id in self.failed:
-                    del result[server_id]
-                elif result[server_id].get('id') in current:
-                    result[server_id] = current[result[server_id].get('id')]
-        return self._ordered(result)
+    def error(self, snapshot_ids):
+        """Why some of snapshot_ids (all, or one server's) did not end as wanted, or None."""
+        snapshot_ids = list(dict.fromkeys(snapshot_ids))
+        pending = self._pending(snapshot_ids)
+        if pending:
+            waiting_for = 'to be deleted' if self.until == GONE else 'still in progress'
+            return VpsorgApiError('timed out after %d seconds (wait_timeout) waiting for snapshot(s) %s: %s'
+                                  % (self.timeout, waiting_for, describe(pending)), code=WAIT_TIMEOUT)
+        if self.until == GONE:
+            return None
+        missing = [snap_id for snap_id in snapshot_ids if snap_id not in self.current]
+        if missing:
+            return VpsorgApiError('snapshot(s) %s disappeared while waiting for them to complete' % ', '.join(str(i) for i in missing),
+                                  code=SNAPSHOT_GONE)
+        # The API documents only in_progress and completed; any other end state is a failed snapshot.
+        unfinished = [self.current[snap_id] for snap_id in snapshot_ids if self.current[snap_id].get('status') != COMPLETED]
+        if unfinished:
+            return VpsorgApiError('snapshot(s) ended without completing: %s' % ', '.join(
+                '%s (id %s, status %s)' % (snap.get('name'), snap.get('id'), snap.get('status')) for snap in unfinished), code=SNAPSHOT_FAILED)
+        return None
 
-    def ensure_absent(self, wait=True, timeout=1800):
-        targets = []
-        for server_id in self._active():
-            for snap in self.named(server_id):
-                targets.append((server_id, snap))
-        self.changed = bool(targets)
-        if self.check_mode or not targets:
-            return [snap for dummy, snap in targets]
-        in_progress = dict((snap.get('id'), server_id) for server_id, snap in targets if snap.get('status') == IN_PROGRESS)
-        if in_progress and not wait:
-            for snap_id, server_id in in_progress.items():
-                self.failed[server_id] = 'snapshot %s is still in progress; set wait: true to wait for it before deleting' % snap_id
-        elif in_progress:
-            self._wait(in_progress, timeout, 'completed')
-        targets = [(server_id, snap) for server_id, snap in targets if server_id not in self.failed]
-        deleted = self._run_each(lambda sid, snap: delete_snapshot(self.client, snap['id']) or snap, targets)
-        if wait and deleted:
-            self._wait(dict((snap['id'], server_id) for server_id, snap in deleted), timeout, 'gone')
-        self.changed = bool(deleted)
-        return [snap for server_id, snap in deleted if server_id not in self.failed]
 
-    def _ordered(self, by_server):
-        return [by_server[server_id] for server_id in self.server_ids if server_id in by_server]
+class ServerRestoredTarget:
+    """Wait target: the server has left the restoring status; one GET of the server per poll."""
 
-    def failures(self):
-        return [dict(server_id=server_id, reason=self.failed[server_id]) for server_id in self.server_ids if server_id in self.failed]
+    def __init__(self, client, server_id):
+        self.client = client
+        self.server_id = server_id
+        self.server = {}
+
+    def poll(self):
+        self.server = server_summary(get_server(self.client, self.server_id))
+        return self.server.get('status') != RESTORING
+
+    def wait(self, timeout):
+        if not wait_for(self, timeout):
+            raise VpsorgApiError('timed out after %d seconds (wait_timeout) waiting for server %d to finish restoring (status %s)'
+                                 % (timeout, self.server_id, self.server.get('status')), code=WAIT_TIMEOUT)
+        return self.server

@@ -3,10 +3,6 @@
 # Copyright: vpsorg.cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: vpsorg_snapshot
 short_description: Create, delete and restore VPS.org server snapshots
@@ -214,147 +210,77 @@ server:
   type: dict
   sample: {"id": 12345, "name": "web-server-01", "status": "active"}
 error:
-  description: On failure, the kind of error, so a playbook can branch on it.
+  description:
+    - On failure, why, in a form a playbook can branch on. Every failure has the same keys.
+    - The codes are stable; the table with what each means is in the collection's C(docs/errors.md).
   returned: failure
   type: dict
-  sample: {"code": "http_error", "status": 404, "method": "POST", "path": "/api/v1/snapshots/"}
+  contains:
+    code:
+      description:
+        - A stable word for the cause.
+        - V(http_error) (see RV(error.status)), V(connection_error), V(timeout), V(tls_error), V(bad_response),
+          V(unsafe_link) and V(redirect) are about the API call.
+        - V(config_error) is a wrong connection option, V(invalid_input) a wrong module option.
+        - V(not_found), V(ambiguous), V(snapshot_limit) (see RV(error.limit)), V(in_progress) and V(server_busy) are
+          about the snapshot or server selected.
+        - V(wait_timeout), V(snapshot_gone) and V(snapshot_failed) end a wait.
+        - V(servers_failed) means that some of O(server_ids) failed; RV(failed_servers) says which and why.
+      type: str
+      sample: http_error
+    status:
+      description: The HTTP status the API answered, or null when no answer says it.
+      type: int
+      sample: 404
+    method:
+      description: The method of the request that failed, or null when no request failed.
+      type: str
+      sample: POST
+    path:
+      description: The path of the request that failed, or null when no request failed.
+      type: str
+      sample: /api/v1/snapshots/
+    limit:
+      description: With V(snapshot_limit), how many snapshots a server may hold.
+      type: int
+      returned: when RV(error.code) is V(snapshot_limit)
+      sample: 5
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, client_from_module, vpsorg_argument_spec
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    IN_PROGRESS, SNAPSHOT_LIMIT, Fleet, create_snapshot, delete_snapshot, describe, get_server,
-    list_snapshots, newest_first, option_errors, planned_snapshot, quota_message, restore_snapshot, server_of, server_summary, settle_concurrent_duplicates,
-    wait_for_server_restored, wait_for_snapshots)
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import client_for, vpsorg_argument_spec
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import SERVERS_FAILED, VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet, restore
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import RESTORING, check_options, server_of
 
 
-def input_errors(params):
-    """Everything that can be checked before a request, as one line."""
-    state = params['state']
-    name = params['name']
-    problems = option_errors(params)
-    if params['server_ids'] is not None:
-        if not name:
-            problems.append('server_ids needs name')
-        if state == 'restored':
-            problems.append('state=restored restores one server: use snapshot_id or server_id with name, not server_ids')
-    elif state == 'present' and (params['server_id'] is None or not name):
-        problems.append('state=present needs server_id (or server_ids) and name; snapshot_id only selects an existing snapshot')
-    elif state != 'present' and params['snapshot_id'] is None and (params['server_id'] is None or not name):
-        problems.append('state=%s needs snapshot_id, or server_id and name' % state)
-    return '; '.join(problems)
+def selection_problems(params):
+    """The rules on combined options that argument_spec cannot declare."""
+    if params['state'] == 'restored' and params['server_ids'] is not None:
+        return ['state=restored restores one server: use snapshot_id or server_id with name, not server_ids']
+    if params['state'] != 'present' and params['server_ids'] is None and params['snapshot_id'] is None and (
+            params['server_id'] is None or not params['name']):
+        return ['state=%s needs snapshot_id, or server_id and name' % params['state']]
+    return []
 
 
-class SnapshotModule(object):
-    def __init__(self, module):
-        self.module = module
-        self.params = module.params
-        self.client = client_from_module(module)
+def fleet_result(fleet, snapshots, before, after):
+    """server_ids: every server's snapshot, and the servers that failed (which fail the task)."""
+    result = dict(changed=fleet.changed, snapshots=snapshots, failed_servers=fleet.failures())
+    diff = dict(before=dict(snapshots=before), after=dict(snapshots=after))
+    return result, diff, result['failed_servers']
 
-    def exit(self, changed, before=None, after=None, **result):
-        if self.module._diff:
-            result['diff'] = dict(before=before or {}, after=after or {})
-        self.module.exit_json(changed=changed, **result)
 
-    def wait_completed(self, snapshot, listing=None):
-        completed = wait_for_snapshots(self.client, [snapshot['id']], self.params['wait_timeout'], server_id=self.params['server_id'], listing=listing)
-        return completed[snapshot['id']]
-
-    def selected(self):
-        """The snapshots chosen by snapshot_id, or by server_id and name, newest first."""
-        server_id, snapshot_id = self.params['server_id'], self.params['snapshot_id']
-        snapshots = list_snapshots(self.client, server_id)
-        if snapshot_id is not None:
-            return [snap for snap in snapshots if snap.get('id') == snapshot_id]
-        return newest_first([snap for snap in snapshots if snap.get('name') == self.params['name']])
-
-    def present(self):
-        server_id, name = self.params['server_id'], self.params['name']
-        on_server = list_snapshots(self.client, server_id)
-        existing = newest_first([snap for snap in on_server if snap.get('name') == name])
-        if existing:
-            snapshot = existing[0]
-            if snapshot.get('status') == IN_PROGRESS and self.params['wait'] and not self.module.check_mode:
-                snapshot = self.wait_completed(snapshot)
-            self.exit(False, snapshot, snapshot, snapshot=snapshot)
-        if len(on_server) >= SNAPSHOT_LIMIT:
-            self.module.fail_json(msg=quota_message(server_id, on_server), error=dict(code='snapshot_limit', limit=SNAPSHOT_LIMIT),
-                                  snapshots=newest_first(on_server))
-        if self.module.check_mode:
-            get_server(self.client, server_id)  # a read, so check mode can tell an unknown server
-            planned = planned_snapshot(server_id, name, self.params['description'])
-            self.exit(True, None, planned, snapshot=planned)
-        known_ids = [snap.get('id') for snap in on_server]
-        snapshot = create_snapshot(self.client, server_id, name, self.params['description'], known_ids)
-        # One list settles a race with another run creating the same name, and is the wait's first poll.
-        listing = list_snapshots(self.client, server_id)
-        snapshot = settle_concurrent_duplicates(self.client, snapshot, known_ids, listing, self.params['wait_timeout'])
-        if self.params['wait']:
-            snapshot = self.wait_completed(snapshot, listing)
-        self.exit(True, None, snapshot, snapshot=snapshot)
-
-    def absent(self):
-        targets = self.selected()
-        if not targets:
-            self.exit(False, snapshot={}, snapshots=[])
-        in_progress = [snap for snap in targets if snap.get('status') == IN_PROGRESS]
-        if in_progress and not self.module.check_mode:
-            if not self.params['wait']:
-                self.module.fail_json(msg='cannot delete while in progress (set wait: true to wait for it): %s' % describe(in_progress),
-                                      error=dict(code='in_progress'))
-            current = wait_for_snapshots(self.client, [snap['id'] for snap in in_progress], self.params['wait_timeout'], self.params['server_id'])
-            targets = [current.get(snap['id'], snap) for snap in targets]
-        if not self.module.check_mode:
-            for snap in targets:
-                delete_snapshot(self.client, snap['id'])
-            if self.params['wait']:
-                wait_for_snapshots(self.client, [snap['id'] for snap in targets], self.params['wait_timeout'], self.params['server_id'], until='gone')
-        self.exit(True, targets[0], None, snapshot=targets[0], snapshots=targets)
-
-    def restored(self):
-        targets = self.selected()
-        server_id, snapshot_id, name = self.params['server_id'], self.params['snapshot_id'], self.params['name']
-        if not targets:
-            if snapshot_id is not None:
-                where = ' on server %d' % server_id if server_id else ' in this account'
-                self.module.fail_json(msg='snapshot %d does not exist%s' % (snapshot_id, where), error=dict(code='not_found'))
-            self.module.fail_json(msg="server %d has no snapshot named '%s'" % (server_id, name), error=dict(code='not_found'))
-        if len(targets) > 1:
-            self.module.fail_json(msg="server %d has %d snapshots named '%s' (ids %s): choose one with snapshot_id"
-                                  % (server_id, len(targets), name, ', '.join(str(snap['id']) for snap in targets)),
-                                  error=dict(code='ambiguous'), snapshots=targets)
-        snapshot = targets[0]
-        if snapshot.get('status') == IN_PROGRESS:
-            if not self.params['wait']:
-                self.module.fail_json(msg='snapshot %s is still in progress; a restore needs a completed snapshot (set wait: true to wait for it)'
-                                      % snapshot['id'], error=dict(code='in_progress'))
-            if not self.module.check_mode:
-                snapshot = self.wait_completed(snapshot)
-        if self.module.check_mode:
-            server = server_summary(get_server(self.client, snapshot['server']['id']))
-            self.exit(True, snapshot, snapshot, snapshot=snapshot, server=server)
-        answer = restore_snapshot(self.client, snapshot)
-        server = server_summary(answer.get('server') or {})
-        if self.params['wait']:
-            server = wait_for_server_restored(self.client, snapshot['server']['id'], self.params['wait_timeout'])
-        self.exit(True, snapshot, snapshot, snapshot=snapshot, server=server)
-
-    def fleet(self):
-        fleet = Fleet(self.client, self.params['server_ids'], self.params['name'], check_mode=self.module.check_mode)
-        if self.params['state'] == 'present':
-            snapshots = fleet.ensure_present(self.params['description'], self.params['wait'], self.params['wait_timeout'])
-            before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
-        else:
-            snapshots = fleet.ensure_absent(self.params['wait'], self.params['wait_timeout'])
-            before, after = snapshots, []
-        result = dict(changed=fleet.changed, snapshots=snapshots, failed_servers=fleet.failures())
-        if self.module._diff:
-            result['diff'] = dict(before=dict(snapshots=before), after=dict(snapshots=after))
-        if result['failed_servers']:
-            reasons = '; '.join('%s: %s' % (failure['server_id'], failure['reason']) for failure in result['failed_servers'])
-            self.module.fail_json(msg='%d of %d servers failed: %s' % (len(result['failed_servers']), len(fleet.server_ids), reasons), **result)
-        self.module.exit_json(**result)
+def one_server_result(fleet, snapshots, before, after, state):
+    """server_id or snapshot_id: the fleet of one's snapshot; its failure is the task's."""
+    for error in fleet.errors.values():
+        raise error
+    first = dict(snapshot=snapshots[0] if snapshots else {})
+    if state == 'absent':
+        first['snapshots'] = snapshots
+    diff = dict(before=before[0] if before else {}, after=after[0] if after else {})
+    return dict(changed=fleet.changed, **first), diff, []
 
 
 def main():
@@ -372,19 +298,47 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         mutually_exclusive=[('server_ids', 'server_id'), ('server_ids', 'snapshot_id')],
+        required_if=[('state', 'present', ('server_id', 'server_ids'), True), ('state', 'present', ('name',))],
+        required_by={'server_ids': 'name'},
         supports_check_mode=True,
     )
-    problem = input_errors(module.params)
-    if problem:
-        module.fail_json(msg=problem, error=dict(code='invalid_input'))
-    snapshots = SnapshotModule(module)
+    params = module.params
+    state, wait, timeout = params['state'], params['wait'], params['wait_timeout']
     try:
-        if module.params['server_ids'] is not None:
-            snapshots.fleet()
+        check_options(params, selection_problems(params))
+        client = client_for(params)
+        if state == 'restored':
+            snapshot, before, after = restore(client, params['server_id'], params['name'], params['snapshot_id'],
+                                              module.check_mode, wait, timeout, read_before=module._diff)
+            if module.check_mode:
+                # What the restore would do: the server restoring, or back from it after the wait.
+                after = dict(before, status=before['status'] if wait else RESTORING)
+            result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after)
+            diff, failed = dict(before=before or {}, after=after), []
         else:
-            getattr(snapshots, module.params['state'])()
+            if params['server_ids'] is not None:
+                fleet = Fleet(client, params['server_ids'], params['name'], check_mode=module.check_mode)
+            else:
+                selector = params['snapshot_id'] if state == 'absent' else None
+                fleet = Fleet.of_one(client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
+            if state == 'present':
+                snapshots = fleet.ensure_present(params['description'], wait, timeout)
+                before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
+            elif state == 'absent':
+                snapshots = fleet.ensure_absent(wait, timeout)
+                before, after = snapshots, []
+            if params['server_ids'] is not None:
+                result, diff, failed = fleet_result(fleet, snapshots, before, after)
+            else:
+                result, diff, failed = one_server_result(fleet, snapshots, before, after, state)
+        if module._diff:
+            result['diff'] = diff
+        if failed:
+            reasons = '; '.join('%s: %s' % (failure['server_id'], failure['reason']) for failure in failed)
+            raise VpsorgApiError('%d of %d servers failed: %s' % (len(failed), len(fleet.server_ids), reasons), code=SERVERS_FAILED, results=result)
     except VpsorgApiError as exc:
-        module.fail_json(msg=str(exc), error=exc.as_dict())
+        module.fail_json(**exc.failure())
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -3,10 +3,6 @@
 # Copyright: vpsorg.cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: vpsorg_snapshot_info
 short_description: List VPS.org server snapshots, and wait for them to complete
@@ -173,32 +169,57 @@ snapshots:
       type: str
       sample: Before the monthly patch run
 error:
-  description: On failure, the kind of error, so a playbook can branch on it.
+  description:
+    - On failure, why, in a form a playbook can branch on. Every failure has the same keys.
+    - The codes are stable; the table with what each means is in the collection's C(docs/errors.md).
   returned: failure
   type: dict
-  sample: {"code": "wait_timeout", "status": null, "method": null, "path": null}
+  contains:
+    code:
+      description:
+        - A stable word for the cause.
+        - V(http_error) (see RV(error.status)), V(connection_error), V(timeout), V(tls_error), V(bad_response),
+          V(unsafe_link) and V(redirect) are about the API call.
+        - V(config_error) is a wrong connection option, V(invalid_input) a wrong module option.
+        - V(not_found) names O(snapshot_ids) that do not exist.
+        - V(wait_timeout), V(snapshot_gone) and V(snapshot_failed) end a wait.
+      type: str
+      sample: http_error
+    status:
+      description: The HTTP status the API answered, or null when no answer says it.
+      type: int
+      sample: 401
+    method:
+      description: The method of the request that failed, or null when no request failed.
+      type: str
+      sample: GET
+    path:
+      description: The path of the request that failed, or null when no request failed.
+      type: str
+      sample: /api/v1/snapshots/
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, client_from_module, vpsorg_argument_spec
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import client_for, vpsorg_argument_spec
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import NOT_FOUND, VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    IN_PROGRESS, list_snapshots, newest_first, option_errors, wait_for_snapshots)
+    IN_PROGRESS, SnapshotsTarget, check_options, list_snapshots, newest_first)
 
 
-def missing_ids_message(missing, server_id):
+def missing_ids_error(missing, server_id):
     where = 'on server %d' % server_id if server_id else 'in this account'
-    return 'snapshot_ids %s %s not exist %s' % (', '.join(str(snap_id) for snap_id in missing), 'does' if len(missing) == 1 else 'do', where)
+    return VpsorgApiError('snapshot_ids %s %s not exist %s' % (', '.join(str(snap_id) for snap_id in missing), 'does' if len(missing) == 1 else 'do', where),
+                          code=NOT_FOUND)
 
 
-def selected_snapshots(client, params):
+def selected_snapshots(listed, params):
     """The snapshots chosen by server_id, name and snapshot_ids; the status filter comes later, after any wait."""
-    listed = list_snapshots(client, params['server_id'])
     if params['snapshot_ids'] is not None:
         listed_ids = set(snap.get('id') for snap in listed)
         missing = [snap_id for snap_id in dict.fromkeys(params['snapshot_ids']) if snap_id not in listed_ids]
         if missing:
-            raise VpsorgApiError(missing_ids_message(missing, params['server_id']), code='not_found')
+            raise missing_ids_error(missing, params['server_id'])
         listed = [snap for snap in listed if snap.get('id') in params['snapshot_ids']]
     if params['name'] is not None:
         listed = [snap for snap in listed if snap.get('name') == params['name']]
@@ -217,21 +238,20 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    problem = '; '.join(option_errors(params))
-    if problem:
-        module.fail_json(msg=problem, error=dict(code='invalid_input'))
-    client = client_from_module(module)
     try:
-        snapshots = selected_snapshots(client, params)
+        check_options(params)
+        client = client_for(params)
+        listed = list_snapshots(client, params['server_id'])
+        snapshots = selected_snapshots(listed, params)
         in_progress = [snap.get('id') for snap in snapshots if snap.get('status') == IN_PROGRESS]
         if params['wait'] and in_progress:
-            # One account-wide (or server-wide) list per poll, whatever the number of snapshots.
-            current = wait_for_snapshots(client, in_progress, params['wait_timeout'], server_id=params['server_id'])
+            # One account-wide (or server-wide) list per poll, whatever the number of snapshots; the list just read is the first.
+            current = SnapshotsTarget(client, in_progress, server_id=params['server_id'], listing=listed).wait(params['wait_timeout'])
             snapshots = [current[snap.get('id')] for snap in snapshots if snap.get('id') in current]
         if params['status']:
             snapshots = [snap for snap in snapshots if snap.get('status') == params['status']]
     except VpsorgApiError as exc:
-        module.fail_json(msg=str(exc), error=exc.as_dict())
+        module.fail_json(**exc.failure())
     module.exit_json(changed=False, snapshots=newest_first(snapshots))
 
 

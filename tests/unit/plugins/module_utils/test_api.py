@@ -2,17 +2,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The API client against the running emulator: pagination, retries, errors, and the token kept secret."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
+import os
+import re
 import threading
 import time
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, WaitTimeout, build_client, wait_until
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import COLLECTION_VERSION, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import wait_for
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 try:
@@ -212,7 +212,19 @@ def test_url_with_the_token_in_it_is_redacted():
     assert 'vps_leaky' not in str(failure.value)
 
 
-def test_wait_until_times_out_with_what_is_pending():
+class _Target:
+    """A wait target that is reached after a given number of polls."""
+
+    def __init__(self, polls_needed):
+        self.polls = 0
+        self.polls_needed = polls_needed
+
+    def poll(self):
+        self.polls += 1
+        return self.polls >= self.polls_needed
+
+
+def test_the_waiter_gives_up_at_the_deadline_with_a_backing_off_schedule():
     clock = [0.0]
     sleeps = []
 
@@ -220,16 +232,25 @@ def test_wait_until_times_out_with_what_is_pending():
         sleeps.append(seconds)
         clock[0] += seconds
 
-    with pytest.raises(WaitTimeout) as failure:
-        wait_until(lambda: (False, ['snap-1']), 30, lambda pending: 'still: %s' % pending[0], sleep=sleep, clock=lambda: clock[0])
-    assert 'timed out after 30 seconds (wait_timeout) waiting for still: snap-1' == str(failure.value)
+    target = _Target(polls_needed=1000)
+    assert wait_for(target, 30, sleep=sleep, clock=lambda: clock[0]) is False
     # Polls back off: two seconds at first, a fifth of the time waited later, never past the deadline.
     assert sleeps[0] == 2.0
     assert max(sleeps) <= 15.0
     assert abs(sum(sleeps) - 30.0) < 1e-9
     assert len(sleeps) < 20
+    assert target.polls == len(sleeps) + 1
 
 
-def test_wait_until_returns_the_value_when_done():
-    answers = iter([(False, None), (True, 'done')])
-    assert wait_until(lambda: next(answers), 10, str, sleep=lambda seconds: None) == 'done'
+def test_the_waiter_returns_as_soon_as_the_target_is_reached():
+    target = _Target(polls_needed=2)
+    assert wait_for(target, 10, sleep=lambda seconds: None) is True
+    assert target.polls == 2
+
+
+def test_the_user_agent_version_is_the_collection_version():
+    """Modules cannot read galaxy.yml at run time (AnsiballZ ships only module_utils): the constant must follow it."""
+    galaxy = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', 'galaxy.yml')
+    with open(galaxy) as handle:
+        version = re.search(r'^version:\s*(\S+)\s*$', handle.read(), re.MULTILINE).group(1).strip('\'"')
+    assert COLLECTION_VERSION == version

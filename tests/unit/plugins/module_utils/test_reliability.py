@@ -18,9 +18,10 @@ import threading
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, build_client
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    Fleet, create_snapshot, list_snapshots, settle_concurrent_duplicates)
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import create_snapshot, list_snapshots, settle_concurrent_duplicates
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 from emulator import Emulator  # noqa: E402 pylint: disable=wrong-import-position,import-error

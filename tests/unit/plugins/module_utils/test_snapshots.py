@@ -2,17 +2,15 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Snapshot decisions against the running emulator: duplicate-safe creates, the fleet, waits."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import threading
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import VpsorgApiError, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    Fleet, create_snapshot, list_snapshots, settle_concurrent_duplicates, wait_for_snapshots)
+    SnapshotsTarget, create_snapshot, list_snapshots, settle_concurrent_duplicates)
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 
@@ -113,14 +111,14 @@ def test_wait_reports_a_snapshot_that_disappears(emu):
     client = client_for(emu)
     client.delete('snapshots/%d/' % snap['id'])
     with pytest.raises(VpsorgApiError) as failure:
-        wait_for_snapshots(client, [snap['id']], 5)
+        SnapshotsTarget(client, [snap['id']]).wait(5)
     assert 'disappeared while waiting' in str(failure.value)
 
 
 def test_wait_times_out_listing_what_is_in_progress(emu):
     snap = emu.add_snapshot(server_id=12345, name='endless', status='in_progress', complete_after=None)
     with pytest.raises(VpsorgApiError) as failure:
-        wait_for_snapshots(client_for(emu), [snap['id']], 1)
+        SnapshotsTarget(client_for(emu), [snap['id']]).wait(1)
     assert failure.value.code == 'wait_timeout'
     assert 'still in progress: endless (id %d' % snap['id'] in str(failure.value)
 

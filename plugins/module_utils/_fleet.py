@@ -1,0 +1,215 @@
+# -*- coding: utf-8 -*-
+# Copyright: vpsorg.cloud contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The decisions of vpsorg_snapshot's states, on top of the snapshot operations (_snapshots.py).
+
+state=present and state=absent run one flow for one server (server_id) and for many (server_ids):
+a single server is a fleet of one. Read once, decide per server, send only the needed writes (a few
+at a time), settle concurrent duplicates, wait for the whole set with one list per poll, and keep
+each server's failure as an error of its own. state=restored acts on one snapshot of one server.
+
+Private to vpsorg.cloud: may change without notice; other collections must not import it.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
+    COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
+    in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot, server_missing,
+    server_of, server_summary, settle_concurrent_duplicates)
+
+# Writes in flight at once for a fleet: enough to hide latency, few enough not to trip rate limits.
+FLEET_WORKERS = 8
+
+
+class Fleet:
+    """One snapshot name (or, for one server, one snapshot id) on a set of servers, in one module run.
+
+    Many servers (server_ids) read the account-wide list and the servers list, to tell unknown servers
+    at once. One server (server_id) reads only its own list, and learns that it does not exist from the
+    create's 404 (or, in check mode, from GET servers/{id}/). Without server_id, snapshot_id selects
+    a snapshot anywhere in the account, and its server is the fleet.
+    """
+
+    def __init__(self, client, server_ids, name=None, snapshot_id=None, check_mode=False, many=True, workers=FLEET_WORKERS):
+        self.client = client
+        self.check_mode, self.many, self.workers = check_mode, many, workers
+        # What selects the snapshots on each server: a name, or (one server) a snapshot id.
+        self.name, self.snapshot_id = name, snapshot_id
+        self.errors = {}
+        self.changed = False
+        self.created = set()
+        server_ids = list(dict.fromkeys(sid for sid in server_ids if sid is not None))
+        # The scope of every list this run reads: the one server, or the whole account.
+        self.scope = server_ids[0] if not many and server_ids else None
+        self.listing = list_snapshots(client, self.scope)
+        if not server_ids and snapshot_id is not None:
+            server_ids = [server_of(snap) for snap in self.listing if snap.get('id') == snapshot_id][:1]
+        self.server_ids = server_ids
+        self.by_server = dict((server_id, []) for server_id in server_ids)
+        for snap in self.listing:
+            if server_of(snap) in self.by_server:
+                self.by_server[server_of(snap)].append(snap)
+        if many:
+            self._fail_unknown_servers()
+
+    @classmethod
+    def of_one(cls, client, server_id, name=None, snapshot_id=None, check_mode=False):
+        return cls(client, [server_id], name, snapshot_id, check_mode, many=False)
+
+    def _fail_unknown_servers(self):
+        try:
+            known_servers = set(server.get('id') for server in list_servers(self.client))
+        except VpsorgApiError as exc:
+            if exc.status != 404:
+                raise
+            return  # an API without the servers list: a create's 404 will tell instead
+        for server_id in self.server_ids:
+            if server_id not in known_servers:
+                self.errors[server_id] = server_missing(server_id)
+
+    def _active(self):
+        return [server_id for server_id in self.server_ids if server_id not in self.errors]
+
+    def selected(self, server_id):
+        """The server's snapshots chosen by snapshot_id, or by name, newest first."""
+        if self.snapshot_id is not None:
+            return [snap for snap in self.by_server[server_id] if snap.get('id') == self.snapshot_id]
+        return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') == self.name])
+
+    def _run_each(self, function, items):
+        """Call function(server_id, payload) for every item, a few at a time; failures are kept per server."""
+        def guarded(item):
+            server_id, payload = item
+            try:
+                return server_id, function(server_id, payload), None
+            except VpsorgApiError as exc:
+                return server_id, None, exc
+
+        if len(items) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
+                outcomes = list(pool.map(guarded, items))
+        else:
+            outcomes = [guarded(item) for item in items]
+        results = []
+        for server_id, result, error in outcomes:
+            if error:
+                self.errors[server_id] = error
+            else:
+                results.append((server_id, result))
+        return results
+
+    def _wait(self, snapshot_ids, timeout, until, listing=None):
+        """Wait for the whole set ({snapshot id: server id}) with one list per poll; listing, just read, is the first poll.
+
+        Returns the last listing by id; each server whose snapshots did not end as wanted gets its own error.
+        """
+        if not snapshot_ids:
+            return {}
+        target = SnapshotsTarget(self.client, snapshot_ids, until, server_id=self.scope, listing=listing)
+        target.wait(timeout, strict=False)
+        for server_id in dict.fromkeys(snapshot_ids.values()):
+            problem = target.error([snap_id for snap_id, owner in snapshot_ids.items() if owner == server_id])
+            if problem:
+                self.errors[server_id] = problem
+        return target.current
+
+    def ensure_present(self, description=None, wait=True, timeout=1800):
+        """The snapshot named name on every server: found, or created (never twice); returns them in server order."""
+        result = {}
+        to_create = []
+        for server_id in self._active():
+            existing = newest_first([snap for snap in self.by_server[server_id] if snap.get('name') == self.name])
+            if existing:
+                result[server_id] = existing[0]
+            elif len(self.by_server[server_id]) >= SNAPSHOT_LIMIT:
+                self.errors[server_id] = quota_error(server_id, self.by_server[server_id])
+            else:
+                to_create.append((server_id, [snap.get('id') for snap in self.by_server[server_id]]))
+        if self.check_mode:
+            if not self.many:
+                # A read, so check mode can tell an unknown server that it would otherwise learn from the create.
+                self._run_each(lambda server_id, dummy: get_server(self.client, server_id), to_create)
+            planned = [(server_id, planned_snapshot(server_id, self.name, description)) for server_id, dummy in to_create
+                       if server_id not in self.errors]
+        else:
+            known = dict(to_create)
+            planned = self._run_each(lambda server_id, known_ids: create_snapshot(self.client, server_id, self.name, description, known_ids),
+                                     to_create)
+            if planned:
+                # One list settles races with other runs creating the same names, and is the wait's first poll.
+                self.listing = list_snapshots(self.client, self.scope)
+                planned = self._run_each(lambda server_id, snap: settle_concurrent_duplicates(
+                    self.client, snap, known[server_id], self.listing, timeout), planned)
+        result.update(planned)
+        self.created = set(server_id for server_id, dummy in planned)
+        self.changed = bool(planned)
+        if wait and not self.check_mode:
+            waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
+            current = self._wait(waiting, timeout, COMPLETED, self.listing)
+            result = dict((server_id, current.get(snap.get('id'), snap)) for server_id, snap in result.items())
+        return self._ordered(result)
+
+    def ensure_absent(self, wait=True, timeout=1800):
+        """Delete the selected snapshots of every server; returns them (newest first per server)."""
+        targets = [(server_id, snap) for server_id in self._active() for snap in self.selected(server_id)]
+        if self.check_mode or not targets:
+            self.changed = bool(targets)
+            return [snap for dummy, snap in targets]
+        in_progress = dict((snap.get('id'), server_id) for server_id, snap in targets if snap.get('status') == IN_PROGRESS)
+        if in_progress and not wait:
+            for server_id in dict.fromkeys(in_progress.values()):
+                self.errors[server_id] = in_progress_error([snap for sid, snap in targets if sid == server_id and snap.get('id') in in_progress],
+                                                           'deleting')
+        elif in_progress:
+            current = self._wait(in_progress, timeout, COMPLETED, self.listing)
+            targets = [(server_id, current.get(snap.get('id'), snap)) for server_id, snap in targets]
+        targets = [(server_id, snap) for server_id, snap in targets if server_id not in self.errors]
+        deleted = self._run_each(lambda server_id, snap: delete_snapshot(self.client, snap['id']) or snap, targets)
+        if wait and deleted:
+            self._wait(dict((snap['id'], server_id) for server_id, snap in deleted), timeout, GONE)
+        self.changed = bool(deleted)
+        return [snap for server_id, snap in deleted if server_id not in self.errors]
+
+    def _ordered(self, by_server):
+        return [by_server[server_id] for server_id in self.server_ids if server_id in by_server]
+
+    def failures(self):
+        """failed_servers: each failed server and the one line that says why."""
+        return [dict(server_id=server_id, reason=str(self.errors[server_id])) for server_id in self.server_ids if server_id in self.errors]
+
+
+def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800, read_before=False):
+    """Restore one server from the one snapshot selected by snapshot_id, or by server_id and name.
+
+    Returns (snapshot, server before, server after). The server before is read only in check mode or
+    when read_before (diff mode asks for it); otherwise it is None.
+    """
+    fleet = Fleet.of_one(client, server_id, name, snapshot_id)
+    targets = [snap for owner in fleet.server_ids for snap in fleet.selected(owner)]
+    if not targets:
+        if snapshot_id is not None:
+            where = 'on server %d' % server_id if server_id else 'in this account'
+            raise VpsorgApiError('snapshot %d does not exist %s' % (snapshot_id, where), code=NOT_FOUND)
+        raise VpsorgApiError("server %d has no snapshot named '%s'" % (server_id, name), code=NOT_FOUND)
+    if len(targets) > 1:
+        raise VpsorgApiError("server %d has %d snapshots named '%s' (ids %s): choose one with snapshot_id"
+                             % (server_id, len(targets), name, ', '.join(str(snap['id']) for snap in targets)),
+                             code=AMBIGUOUS, results=dict(snapshots=targets))
+    snapshot = targets[0]
+    owner = server_of(snapshot)
+    if snapshot.get('status') == IN_PROGRESS:
+        if not wait:
+            raise in_progress_error([snapshot], 'restoring')
+        if not check_mode:
+            snapshot = SnapshotsTarget(client, [snapshot['id']], server_id=fleet.scope, listing=fleet.listing).wait(timeout)[snapshot['id']]
+    before = server_summary(get_server(client, owner)) if check_mode or read_before else None
+    if check_mode:
+        return snapshot, before, before
+    answer = restore_snapshot(client, snapshot)
+    after = server_summary(answer.get('server') or {})
+    if wait:
+        after = ServerRestoredTarget(client, owner).wait(timeout)
+    return snapshot, before, after
