@@ -44,7 +44,8 @@ class Fleet:
         server_ids = list(dict.fromkeys(sid for sid in server_ids if sid is not None))
         # The scope of every list this run reads: the one server, or the whole account.
         self.scope = server_ids[0] if not many and server_ids else None
-        self.listing = list_snapshots(client, self.scope)
+        # An empty server_ids has nothing to read: it sends no request.
+        self.listing = list_snapshots(client, self.scope) if server_ids or snapshot_id is not None else []
         if not server_ids and snapshot_id is not None:
             server_ids = [server_of(snap) for snap in self.listing if snap.get('id') == snapshot_id][:1]
         self.server_ids = server_ids
@@ -52,7 +53,7 @@ class Fleet:
         for snap in self.listing:
             if server_of(snap) in self.by_server:
                 self.by_server[server_of(snap)].append(snap)
-        if many:
+        if many and server_ids:
             self._fail_unknown_servers()
 
     @classmethod

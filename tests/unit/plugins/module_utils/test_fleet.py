@@ -104,3 +104,10 @@ def test_restore_in_diff_mode_reads_the_server_before(emu):
     restored, before, after = restore(client_for(emu), snapshot_id=snap['id'], wait=False, read_before=True)
     assert restored['id'] == snap['id']
     assert before['status'] == 'active' and after['status'] == 'restoring'
+
+
+def test_an_empty_fleet_sends_no_request(emu):
+    fleet = Fleet(client_for(emu), [], 'nothing')
+    assert fleet.ensure_present() == [] and fleet.ensure_absent() == []
+    assert not fleet.changed and fleet.failures() == []
+    assert emu.requests() == []
