@@ -39,7 +39,7 @@ ERROR_CODES = {
     REDIRECT: 'the API answered with a redirect, which is not followed with the token',
     CONFIG_ERROR: 'a connection option (api_url, api_token, api_timeout, api_retries) or a library is wrong or missing',
     INVALID_INPUT: 'a module option is invalid; refused before any request',
-    NOT_FOUND: 'the snapshot (or snapshot id) asked for does not exist in this account',
+    NOT_FOUND: 'the snapshot or snapshot ids asked for do not exist in this account',
     AMBIGUOUS: 'several snapshots match; choose one with snapshot_id',
     SNAPSHOT_LIMIT: 'the server already has the most snapshots the API allows',
     IN_PROGRESS: 'the snapshot is still being taken and wait is false',
@@ -61,11 +61,9 @@ class VpsorgApiError(Exception):
 
     def __init__(self, message, code=HTTP_ERROR, status=None, method=None, path=None, maybe_applied=False, results=None, details=None):
         super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
-        self.method = method
-        self.path = path
+        self.message, self.code = message, code
+        # The request that failed, if one did: its answer's status, method and path.
+        self.status, self.method, self.path = status, method, path
         self.maybe_applied = maybe_applied
         self.results = dict(results or {})
         self.details = dict(details or {})
