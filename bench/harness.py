@@ -8,6 +8,7 @@ Every process started here is killed on any exit, so no emulator or ansible-play
 """
 
 import collections
+import dataclasses
 import json
 import os
 import re
@@ -185,19 +186,19 @@ def _descendants(root_pid):
 
 # Running Ansible ----------------------------------------------------------------------------------
 
-class PlaybookRun(object):
+@dataclasses.dataclass
+class PlaybookRun:
     """What one ansible-playbook run cost and how it ended."""
 
-    def __init__(self, wall, cpu, returncode, timed_out, failed_hosts, log_path, counters=None, controller_kb=0, module_kb=None):
-        self.wall = wall
-        self.cpu = cpu
-        self.returncode = returncode
-        self.timed_out = timed_out
-        self.failed_hosts = failed_hosts
-        self.log_path = log_path
-        self.counters = counters or {}
-        self.controller_kb = controller_kb
-        self.module_kb = module_kb or {}
+    wall: float
+    cpu: float
+    returncode: int
+    timed_out: bool
+    failed_hosts: int
+    log_path: str
+    counters: dict = dataclasses.field(default_factory=dict)
+    controller_kb: int = 0
+    module_kb: dict = dataclasses.field(default_factory=dict)
 
     @property
     def succeeded(self):
