@@ -25,7 +25,7 @@ class EmulatorClient:
         self.token_a, self.token_b = TOKEN_A, TOKEN_B
         self.snapshot_seconds, self.restore_seconds = SNAPSHOT_SECONDS, RESTORE_SECONDS
         # Every control answer is kept, to check that no token leaks into one.
-        self._control = EmulatorControl(emulator.base_url, keep_answers=True)
+        self.control_client = EmulatorControl(emulator.base_url, keep_answers=True)
 
     def api(self, method, path, token=TOKEN_A, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -36,7 +36,7 @@ class EmulatorClient:
         return requests.request(method, url, headers=headers, timeout=10, **kwargs)
 
     def control(self, method, path, payload=None, expected=(200, 201)):
-        return self._control.call(method, path, payload, expected)
+        return self.control_client.call(method, path, payload, expected)
 
     def create(self, server_id, name, token=TOKEN_A, **extra):
         return self.api("POST", "/snapshots/", token=token, json=dict(server_id=server_id, name=name, **extra))
@@ -61,5 +61,5 @@ def emu(emulator_instance):
     client = EmulatorClient(emulator_instance)
     client.control("POST", "/reset")
     yield client
-    for text in client._control.answers:  # pylint: disable=protected-access
+    for text in client.control_client.answers:
         assert TOKEN_A not in text and TOKEN_B not in text

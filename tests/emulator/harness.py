@@ -260,7 +260,7 @@ def _write_certificate_with_cryptography(cert_path, key_path):
         from cryptography.hazmat.primitives.asymmetric import rsa
         from cryptography.x509.oid import NameOID
     except ImportError:
-        raise HarnessError("neither the openssl CLI nor the cryptography package is available to make a certificate")
+        raise HarnessError("neither the openssl CLI nor the cryptography package is available to make a certificate") from None
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.timezone.utc)
