@@ -39,7 +39,10 @@ def parse_args(argv):
                         help='before each benchmark, wait up to MINUTES until other work keeps the CPUs at most --max-busy busy')
     parser.add_argument('--max-busy', type=float, default=0.25, help='share of the CPUs (0-1) counted as idle by --wait-for-idle (default: 0.25)')
     parser.add_argument('--keep', action='store_true', help='keep the work directory (playbooks, inventories, logs) under .tmp/')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.write_doc and (args.quick or not args.only):
+        parser.error('--write-doc goes with --only and a full-size run (a run of every benchmark writes the whole page)')
+    return args
 
 
 def main(argv=None):
@@ -78,8 +81,8 @@ def main(argv=None):
         write_performance_doc(sections, profile, machine_description(), elapsed, BENCHMARKS, FLOOR_REPEATS)
         print('wrote %s' % os.path.relpath(PERFORMANCE_DOC, os.getcwd()))
     elif args.write_doc:
-        update_performance_doc(sections)
-        print('wrote %s' % os.path.relpath(PERFORMANCE_DOC, os.getcwd()))
+        update_performance_doc(sections, machine_description(), elapsed)
+        print('updated %s' % os.path.relpath(PERFORMANCE_DOC, os.getcwd()))
     return 0
 
 

@@ -341,9 +341,9 @@ class Bench(object):
                                        '%.2f x' % TARGET_SLICE_WALL, wall_ratio <= TARGET_SLICE_WALL and check == 'ok')
                     section.add_target('issue 18, %d of %d servers: requests/host' % (hosts, account), ratio(per_host),
                                        '%.1f' % TARGET_SLICE_REQUESTS_PER_HOST, per_host <= TARGET_SLICE_REQUESTS_PER_HOST)
-        costs = emulator_pages.measure(emulator_pages.emulator_module.Emulator, account, per_server, repeats=5)
-        section.notes.append('The emulator\'s own cost in this account, measured in-process without sockets (`python -m '
-                             'bench.emulator_pages`): %s.' % ', '.join('%s %.2f' % (label, value) for label, value in costs.items()))
+        costs = emulator_pages.measure(emulator_pages.emulator_module.Emulator, account, per_server)
+        section.notes.append('The emulator\'s own cost in this account, median of 20, in-process without sockets (`python -m '
+                             'bench.emulator_pages`): %s.' % '; '.join('%s: %.2f' % (label, value) for label, value in costs.items()))
         section.notes.append('Today the fleet playbook reads the account-wide snapshot list (%d pages of 100 here) for retention, again '
                              'in the module, and once per poll; the concurrent slices each pay that price on their own. Issue 18 '
                              'asks for at most %.1f requests per fleet server and %.2f x (T + floor).'

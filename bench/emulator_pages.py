@@ -24,7 +24,8 @@ LOOPBACK = {'REMOTE_ADDR': '127.0.0.1'}
 
 
 def measure(emulator_class, servers, per_server, repeats=20):
-    """Median milliseconds of each kind of request against an account of servers servers with per_server snapshots each."""
+    """Median milliseconds of each kind of request (and the seconds seeding took) in an account of servers servers with
+    per_server snapshots each."""
     emulator = emulator_class(tokens=[TOKEN], servers=servers, snapshot_seconds=3600)
     client = Client(emulator)
     started = time.perf_counter()
@@ -34,7 +35,7 @@ def measure(emulator_class, servers, per_server, repeats=20):
                                    environ_base=LOOPBACK)
             if response.status_code != 201:
                 raise RuntimeError('seeding failed: %s' % response.get_data(as_text=True))
-    results = {'seed %d snapshots (s)' % (servers * per_server): time.perf_counter() - started}
+    results = {'seed %d snapshots through the control API (s)' % (servers * per_server): time.perf_counter() - started}
     headers = {'Authorization': 'Bearer %s' % TOKEN}
     pages = -(-servers * per_server // 100)
     gets = [('snapshots, page 1 of %d (page_size=100)' % pages, '/api/v1/snapshots/?page_size=100'),
@@ -49,13 +50,13 @@ def measure(emulator_class, servers, per_server, repeats=20):
             timings.append(time.perf_counter() - before)
             if response.status_code != 200:
                 raise RuntimeError('%s answered %s' % (path, response.status_code))
-        results[label + ' (ms)'] = 1000 * statistics.median(timings)
+        results['GET ' + label + ' (ms)'] = 1000 * statistics.median(timings)
     timings = []
     for index in range(repeats):
         before = time.perf_counter()
         client.post('/api/v1/snapshots/', json={'server_id': 12345 + index, 'name': 'new'}, headers=headers)
         timings.append(time.perf_counter() - before)
-    results['create a snapshot (ms)'] = 1000 * statistics.median(timings)
+    results['POST a snapshot (ms)'] = 1000 * statistics.median(timings)
     return results
 
 

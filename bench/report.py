@@ -144,13 +144,17 @@ def write_performance_doc(sections, profile, machine, elapsed, benchmarks, floor
         handle.write('\n'.join(lines).rstrip() + '\n')
 
 
-def update_performance_doc(sections):
+def update_performance_doc(sections, machine, elapsed):
     """Replace (or add) the given sections of the page and their rows of the targets table; the rest stays as it is.
 
-    Sections are matched by their number ("## 6. ..."), target rows by their name.
+    Sections are matched by their number ("## 6. ..."), target rows by their name; each says when and from what it was run.
     """
     with open(PERFORMANCE_DOC) as handle:
         text = handle.read()
+    for section in sections:
+        section.notes.append('This section alone: `make bench BENCH_ARGS="--only %s --write-doc"` on %s (%.0f s), collection from '
+                             'commit %s, ansible-core %s.' % (section.key, machine['date'], elapsed, machine['commit'],
+                                                              machine['ansible_core']))
     blocks = re.split(r'\n(?=## )', text.rstrip('\n'))
     for section in sections:
         number = section.title.split('.', 1)[0] + '.'
