@@ -410,4 +410,3 @@ def wait_for_idle(max_busy, patience):
         if not announced:
             print('waiting up to %.0f s for the machine to settle: CPUs %.0f%% busy with other work' % (patience, 100 * busy), flush=True)
             announced = True
-
