@@ -17,11 +17,11 @@ start)
   : "${RELIABILITY_TOKEN:?must hold the token of the emulator account}"
   mkdir -p "$dir"
   "$python" "$harness" cert "$dir/cert.pem" "$dir/key.pem" --tool "${RELIABILITY_CERT_TOOL:-auto}" >"$dir/cert-tool"
-  "$python" "$harness" start "$dir/emulator" --port 0 --quiet --certfile "$dir/cert.pem" --keyfile "$dir/key.pem" \
+  "$python" "$harness" start "$dir" --port 0 --quiet --certfile "$dir/cert.pem" --keyfile "$dir/key.pem" \
     --token "$RELIABILITY_TOKEN" --servers 3 --snapshot-seconds 1 --restore-seconds 1 --page-size 2
   ;;
 stop)
-  "$python" "$harness" stop "$dir/emulator"
+  "$python" "$harness" stop "$dir"
   ;;
 *)
   echo "usage: $0 start|stop DIR PYTHON EMULATOR_PY" >&2
