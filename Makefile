@@ -106,8 +106,10 @@ emulator: $(VENV)/.installed
 demo: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH tests/utils/demo.sh
 
+# BENCH_ARGS: e.g. --quick, or "--only slices --write-doc" (see python -m bench --help). The benchmarks import the
+# emulator's harness from the staged collection (ansible_collections.vpsorg.cloud.tests.emulator).
 bench: $(VENV)/.installed stage
-	PATH=$(BIN):$$PATH $(BIN)/python bench/run.py
+	PATH=$(BIN):$$PATH PYTHONPATH=$(STAGE_ROOT) $(BIN)/python -m bench $(BENCH_ARGS)
 
 .PHONY: clean
 clean:

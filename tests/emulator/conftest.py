@@ -3,15 +3,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Fixtures: one in-process emulator for the session, reset before every test."""
 
-import os
-import sys
-
 import pytest
 import requests
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from emulator import Emulator  # noqa: E402 pylint: disable=wrong-import-position
+from .emulator import Emulator
+from .harness import EmulatorControl
 
 TOKEN_A = "vps_test_token_account_a"
 TOKEN_B = "vps_test_token_account_b"
@@ -20,7 +16,7 @@ RESTORE_SECONDS = 0.3
 
 
 class EmulatorClient:
-    """Real HTTP to the emulator; every control answer is kept to check that no token leaks."""
+    """Real HTTP to the emulator's API, and its control endpoints through the shared harness."""
 
     def __init__(self, emulator):
         self.emulator = emulator
@@ -28,7 +24,8 @@ class EmulatorClient:
         self.control_url = emulator.control_url
         self.token_a, self.token_b = TOKEN_A, TOKEN_B
         self.snapshot_seconds, self.restore_seconds = SNAPSHOT_SECONDS, RESTORE_SECONDS
-        self.control_texts = []
+        # Every control answer is kept, to check that no token leaks into one.
+        self.control_client = EmulatorControl(emulator.base_url, keep_answers=True)
 
     def api(self, method, path, token=TOKEN_A, **kwargs):
         headers = kwargs.pop("headers", {})
@@ -39,10 +36,7 @@ class EmulatorClient:
         return requests.request(method, url, headers=headers, timeout=10, **kwargs)
 
     def control(self, method, path, payload=None, expected=(200, 201)):
-        response = requests.request(method, self.control_url + path, json=payload, timeout=10)
-        self.control_texts.append(response.text)
-        assert response.status_code in expected, response.text
-        return response.json()
+        return self.control_client.call(method, path, payload, expected)
 
     def create(self, server_id, name, token=TOKEN_A, **extra):
         return self.api("POST", "/snapshots/", token=token, json=dict(server_id=server_id, name=name, **extra))
@@ -67,5 +61,5 @@ def emu(emulator_instance):
     client = EmulatorClient(emulator_instance)
     client.control("POST", "/reset")
     yield client
-    for text in client.control_texts:
+    for text in client.control_client.answers:
         assert TOKEN_A not in text and TOKEN_B not in text

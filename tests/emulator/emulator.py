@@ -13,6 +13,7 @@ Run ``python3 tests/emulator/emulator.py --help`` or import ``Emulator``.
 """
 
 import argparse
+import bisect
 import ipaddress
 import json
 import math
@@ -23,7 +24,7 @@ import socket
 import sys
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
@@ -244,9 +245,9 @@ class Snapshot:
             "description": self.description,
         }
 
-    def sort_key(self):
-        """Newest first: created_at has only second precision, so ties go to the higher id."""
-        return (self.created_at, self.id)
+    def newest_first_key(self):
+        """Ascending order of this key is newest first; created_at has only second precision, so ties go to the higher id."""
+        return (-self.created_at.timestamp(), -self.id)
 
 
 def snapshot_size_mb(server_id):
@@ -316,6 +317,13 @@ class Emulator:
             self._rng = random.Random()
             self._servers = {}
             self._snapshots = {}
+            # Indexes, so that a request costs what it reads, not the size of the account: servers per account in id
+            # order, snapshots per account and per server newest first, and the pending transitions of _settle.
+            self._account_server_lists = [[] for _token in self.tokens]
+            self._account_snapshot_lists = [[] for _token in self.tokens]
+            self._server_snapshot_lists = defaultdict(list)
+            self._completing = {}
+            self._restoring = {}
             self._next_server_id = FIRST_SERVER_ID
             self._next_snapshot_id = FIRST_SNAPSHOT_ID
             self._recent_requests = deque()
@@ -339,27 +347,33 @@ class Emulator:
             location=location or LOCATIONS[ordinal % len(LOCATIONS)], plan=plan, os=os_name,
             created_at=created_at, updated_at=created_at)
         self._servers[server.id] = server
+        self._account_server_lists[account].append(server)
         self._next_server_id += 1
         return server
 
     def _settle(self, now):
         """Apply the transitions that are due; time only moves forward when someone looks."""
-        for snapshot in self._snapshots.values():
-            if snapshot.status == "in_progress" and snapshot.completes_at is not None and now >= snapshot.completes_at:
-                snapshot.status = "completed"
-                snapshot.size_mb = snapshot_size_mb(snapshot.server.id)
-        for server in self._servers.values():
-            if server.status == "restoring" and server.restore_ends_at is not None and now >= server.restore_ends_at:
-                server.status = "active"
-                server.updated_at = utc_from_epoch(server.restore_ends_at)
-                server.restore_ends_at = None
+        for snapshot in [s for s in self._completing.values() if now >= s.completes_at]:
+            del self._completing[snapshot.id]
+            snapshot.status = "completed"
+            snapshot.size_mb = snapshot_size_mb(snapshot.server.id)
+        for server in [s for s in self._restoring.values() if now >= s.restore_ends_at]:
+            del self._restoring[server.id]
+            server.status = "active"
+            server.updated_at = utc_from_epoch(server.restore_ends_at)
+            server.restore_ends_at = None
 
     def _account_servers(self, account):
-        return [s for s in self._servers.values() if s.account == account]
+        """The account's servers in id order (the index itself: do not change it)."""
+        return self._account_server_lists[account]
 
     def _account_snapshots(self, account):
-        snapshots = [s for s in self._snapshots.values() if s.server.account == account]
-        return sorted(snapshots, key=Snapshot.sort_key, reverse=True)
+        """The account's snapshots, newest first (the index itself: do not change it)."""
+        return self._account_snapshot_lists[account]
+
+    def _server_snapshots(self, server_id):
+        """One server's snapshots, newest first (the index itself: do not change it)."""
+        return self._server_snapshot_lists.get(server_id, [])
 
     def _find_server(self, account, server_id):
         server = self._servers.get(server_id)
@@ -383,7 +397,17 @@ class Emulator:
             created_at=created_at or utc_from_epoch(now), description=description,
             completes_at=None if completed or completes_in is None else now + completes_in)
         self._snapshots[snapshot.id] = snapshot
+        for index in (self._account_snapshot_lists[server.account], self._server_snapshot_lists[server.id]):
+            bisect.insort(index, snapshot, key=Snapshot.newest_first_key)
+        if snapshot.completes_at is not None:
+            self._completing[snapshot.id] = snapshot
         return snapshot
+
+    def _delete_snapshot(self, snapshot):
+        del self._snapshots[snapshot.id]
+        self._completing.pop(snapshot.id, None)
+        for index in (self._account_snapshot_lists[snapshot.server.account], self._server_snapshot_lists[snapshot.server.id]):
+            del index[bisect.bisect_left(index, snapshot.newest_first_key(), key=Snapshot.newest_first_key)]
 
     # ----- HTTP plumbing --------------------------------------------------------------
 
@@ -601,7 +625,8 @@ class Emulator:
             except ValueError:
                 raise ApiError(400, {"server_id": ["Enter a whole number."]})
             # Like a DRF filter, a server the account does not own simply matches nothing.
-            snapshots = [s for s in snapshots if s.server.id == server_id]
+            server = self._servers.get(server_id)
+            snapshots = self._server_snapshots(server_id) if server is not None and server.account == account else []
         return self._paginate(request, snapshots)
 
     def create_snapshot(self, request, account):
@@ -610,7 +635,7 @@ class Emulator:
         server = self._find_server(account, server_id)
         if server.status == "restoring":
             raise ApiError(400, {"detail": "Server is being restored; a snapshot cannot be taken now."})
-        if sum(1 for s in self._snapshots.values() if s.server is server) >= SNAPSHOT_LIMIT:
+        if len(self._server_snapshots(server.id)) >= SNAPSHOT_LIMIT:
             raise ApiError(400, {"detail": "Snapshot limit reached. A server can have at most %d snapshots." % SNAPSHOT_LIMIT})
         snapshot = self._new_snapshot(server, name, description, "in_progress", time.time(), completes_in=self.config.snapshot_seconds)
         return json_response(dict(snapshot.as_api(), message=CREATE_MESSAGE), 201)
@@ -668,7 +693,7 @@ class Emulator:
         return json_response(self._find_snapshot(account, snapshot_id).as_api())
 
     def delete_snapshot(self, _request, account, snapshot_id):
-        del self._snapshots[self._find_snapshot(account, snapshot_id).id]
+        self._delete_snapshot(self._find_snapshot(account, snapshot_id))
         response = Response(status=204)
         # DRF sends no Content-Type with an empty body.
         del response.headers["Content-Type"]
@@ -684,6 +709,7 @@ class Emulator:
         now = time.time()
         server.status = "restoring"
         server.restore_ends_at = now + self.config.restore_seconds
+        self._restoring[server.id] = server
         server.updated_at = utc_from_epoch(now)
         return json_response({
             "status": "success",
@@ -808,6 +834,7 @@ class Emulator:
             setattr(server, key, value)
         # A status set by hand stays until changed by hand: a pinned "restoring" never ends.
         server.restore_ends_at = None
+        self._restoring.pop(server.id, None)
         server.updated_at = utc_from_epoch(time.time())
         return server.as_api(), 200
 
@@ -837,7 +864,7 @@ class Emulator:
             created_at = parse_iso_utc(body["created_at"]) if body.get("created_at") else None
         except (TypeError, ValueError):
             raise ApiError(400, {"created_at": ["Expected an ISO 8601 timestamp."]})
-        if not body.get("force") and sum(1 for s in self._snapshots.values() if s.server is server) >= SNAPSHOT_LIMIT:
+        if not body.get("force") and len(self._server_snapshots(server.id)) >= SNAPSHOT_LIMIT:
             raise ApiError(400, {"detail": "Snapshot limit reached. A server can have at most %d snapshots." % SNAPSHOT_LIMIT})
         snapshot = self._new_snapshot(
             server, name, str(body.get("description", "")), status, time.time(), snapshot_id=snapshot_id, created_at=created_at,

@@ -4,12 +4,7 @@
 """The emulator, spoken to over real HTTP; the documented examples are replayed verbatim."""
 
 import json
-import os
 import re
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,9 +12,9 @@ import pytest
 import requests
 from werkzeug.test import Client
 
-from emulator import Emulator
+from .emulator import Emulator
+from .harness import EmulatorProcess, HarnessError, write_self_signed_certificate
 
-EMULATOR_PY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emulator.py")
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SNAPSHOT_KEYS = {"id", "server", "name", "status", "size_mb", "created_at", "description"}
 SERVER_KEYS = {"id", "name", "hostname", "status", "ip_address", "location", "plan", "os", "created_at", "updated_at"}
@@ -63,34 +58,12 @@ def wait_for(predicate, timeout=5.0):
 
 
 def self_signed_cert(directory):
-    """A certificate for 127.0.0.1 made with the openssl CLI, else with cryptography; None if neither exists."""
+    """A certificate for 127.0.0.1 from the shared harness; skips the test when no tool can make one."""
     certfile, keyfile = str(directory / "cert.pem"), str(directory / "key.pem")
-    if shutil.which("openssl"):
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", keyfile, "-out", certfile],
-                       check=True, capture_output=True)
-        return certfile, keyfile
     try:
-        import datetime
-        import ipaddress
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        return None
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    with open(certfile, "wb") as handle:
-        handle.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(keyfile, "wb") as handle:
-        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        write_self_signed_certificate(certfile, keyfile)
+    except HarnessError as error:
+        pytest.skip(str(error))
     return certfile, keyfile
 
 
@@ -544,8 +517,6 @@ def test_rate_limit(emu):
 
 def test_https_with_self_signed_certificate(tmp_path):
     cert = self_signed_cert(tmp_path)
-    if cert is None:
-        pytest.skip("neither the openssl CLI nor cryptography is available")
     token = "vps_https_token"
     with Emulator(tokens=[token], certfile=cert[0], keyfile=cert[1], page_size=1) as emulator:
         assert emulator.base_url.startswith("https://127.0.0.1:")
@@ -560,26 +531,22 @@ def test_https_with_self_signed_certificate(tmp_path):
             requests.get(emulator.base_url + "/servers/", headers=headers, verify=cert[0], timeout=10)
 
 
-def test_cli_subprocess_prints_url_and_stops_on_sigterm():
+def test_cli_subprocess_prints_url_and_stops_on_sigterm(tmp_path):
     tokens = ["vps_cli_token_one", "vps_cli_token_two"]
-    command = [sys.executable, EMULATOR_PY, "--port", "0", "--token", tokens[0], "--token", tokens[1], "--servers", "2",
-               "--snapshot-seconds", "0.2", "--page-size", "1"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
-        try:
-            base_url = process.stdout.readline().strip()
-            assert re.match(r"^http://127\.0\.0\.1:\d+/api/v1$", base_url)
-            response = requests.get(base_url + "/servers/", headers={"Authorization": "Bearer %s" % tokens[1]}, timeout=10)
-            body = response.json()
-            assert body["count"] == 2 and body["results"][0]["id"] == 12347 and body["next"].endswith("/servers/?page=2")
-            created = requests.post(base_url + "/snapshots/", json={"server_id": 12345, "name": "cli"}, timeout=10,
-                                    headers={"Authorization": "Bearer %s" % tokens[0]})
-            assert created.status_code == 201
-        finally:
-            process.send_signal(signal.SIGTERM)
-            stdout, stderr = process.communicate(timeout=10)
-        assert process.returncode == 0
-        assert all(token not in stdout + stderr for token in tokens)
-        assert "POST /api/v1/snapshots/" in stderr
+    args = ["--port", "0", "--token", tokens[0], "--token", tokens[1], "--servers", "2", "--snapshot-seconds", "0.2", "--page-size", "1"]
+    with EmulatorProcess(args, str(tmp_path)) as process:
+        base_url = process.url
+        assert re.match(r"^http://127\.0\.0\.1:\d+/api/v1$", base_url)
+        response = requests.get(base_url + "/servers/", headers={"Authorization": "Bearer %s" % tokens[1]}, timeout=10)
+        body = response.json()
+        assert body["count"] == 2 and body["results"][0]["id"] == 12347 and body["next"].endswith("/servers/?page=2")
+        created = requests.post(base_url + "/snapshots/", json={"server_id": 12345, "name": "cli"}, timeout=10,
+                                headers={"Authorization": "Bearer %s" % tokens[0]})
+        assert created.status_code == 201
+        assert process.stop() == 0
+    output = (tmp_path / "url").read_text() + (tmp_path / "emulator.log").read_text()
+    assert all(token not in output for token in tokens)
+    assert "POST /api/v1/snapshots/" in output
 
 
 def test_concurrent_creates_across_servers(emu):
@@ -605,3 +572,28 @@ def test_concurrent_creates_never_exceed_the_quota(emu):
     assert all(r.json() == {"detail": LIMIT_DETAIL} for r in responses if r.status_code == 400)
     assert len(emu.state()["snapshots"]) == 5
     assert emu.api("GET", "/snapshots/?server_id=12345").json()["count"] == 5
+
+
+def test_lists_stay_newest_first_through_seeding_out_of_order_and_deletes(emu):
+    """The emulator keeps indexes per account and per server: every list must still equal a full sort of the state."""
+    dates = ["2025-03-01T00:00:00Z", "2025-01-01T00:00:00Z", "2025-03-01T00:00:00Z", "2025-02-01T00:00:00Z"]
+    for index, created_at in enumerate(dates):
+        emu.seed_snapshot(server_id=12345 + index % 2, name="seeded%d" % index, created_at=created_at)
+    for index in range(4):
+        assert emu.create(12345 + index % 3, "made%d" % index).status_code == 201
+    doomed = [s["id"] for s in emu.state()["snapshots"] if s["name"] in ("seeded2", "made1")]
+    assert [emu.api("DELETE", "/snapshots/%d/" % snapshot_id).status_code for snapshot_id in doomed] == [204, 204]
+
+    def ids(path):
+        return [s["id"] for s in emu.api("GET", path).json()["results"]]
+
+    expected = sorted(emu.state()["snapshots"], key=lambda s: (s["created_at"], s["id"]), reverse=True)
+    assert len(expected) == 6 and not set(doomed) & {s["id"] for s in expected}
+    assert ids("/snapshots/?page_size=100") == [s["id"] for s in expected]
+    assert ids("/snapshots/?page_size=2&page=2") == [s["id"] for s in expected][2:4]
+    for server_id in (12345, 12346, 12347):
+        assert ids("/snapshots/?server_id=%d" % server_id) == [s["id"] for s in expected if s["server"]["id"] == server_id]
+    # The quota counts what is left after a delete.
+    for index in range(5 - sum(1 for s in expected if s["server"]["id"] == 12346)):
+        assert emu.create(12346, "fill%d" % index).status_code == 201
+    assert emu.create(12346, "one-too-many").json() == {"detail": LIMIT_DETAIL}

@@ -13,13 +13,10 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 demo=$root/tests/demo
 inventory=$demo/inventory.yml
 work=$(mktemp -d)
-emulator_pid=
+harness=$root/tests/emulator/harness.py
 
 stop_emulator() {
-  if [ -n "$emulator_pid" ]; then
-    kill "$emulator_pid" 2>/dev/null || true
-    wait "$emulator_pid" 2>/dev/null || true
-  fi
+  python3 "$harness" stop "$work/emulator"
   rm -rf "$work"
 }
 trap stop_emulator EXIT
@@ -29,16 +26,7 @@ say() {
 }
 
 say "Starting the local VPS.org API emulator (snapshots take 2 s, restores 2 s)"
-python3 "$root/tests/emulator/emulator.py" --port 0 --quiet --snapshot-seconds 2 --restore-seconds 2 >"$work/emulator.out" 2>&1 &
-emulator_pid=$!
-url=
-for _ in $(seq 100); do
-  url=$(head -n 1 "$work/emulator.out")
-  [ -n "$url" ] && break
-  kill -0 "$emulator_pid" 2>/dev/null || { cat "$work/emulator.out" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "the emulator did not start" >&2; exit 1; }
+url=$(python3 "$harness" start "$work/emulator" --port 0 --quiet --snapshot-seconds 2 --restore-seconds 2)
 echo "API: $url"
 
 export VPSORG_API_URL=$url
@@ -68,15 +56,18 @@ if [ "$status" -ne 2 ] || ! grep -Eq 'web-02 +: .*failed=1' "$work/story.log" \
 fi
 
 say "3. What happened, as the API emulator saw it"
-python3 - "${url%/api/v1}/_emulator" "$inventory" <<'PYTHON'
+python3 "$harness" control "$url" GET state >"$work/state.json"
+python3 "$harness" control "$url" GET 'requests?since=0' >"$work/requests.json"
+python3 - "$work" "$inventory" <<'PYTHON'
 import json
 import subprocess
 import sys
-from urllib.request import urlopen
 
-control, inventory = sys.argv[1], sys.argv[2]
-state = json.load(urlopen(control + '/state'))['accounts'][0]
-requests = json.load(urlopen(control + '/requests?since=0'))['requests']
+work, inventory = sys.argv[1], sys.argv[2]
+with open(work + '/state.json') as handle:
+    state = json.load(handle)['accounts'][0]
+with open(work + '/requests.json') as handle:
+    requests = json.load(handle)['requests']
 hostvars = json.loads(subprocess.check_output(['ansible-inventory', '-i', inventory, '--list']))['_meta']['hostvars']
 host_of = {hv['vpsorg_server_id']: host for host, hv in hostvars.items() if 'vpsorg_server_id' in hv}
 snapshot_by_id = {snap['id']: snap for snap in state['snapshots']}

@@ -8,19 +8,11 @@ stage=$1
 python_version=$2
 shift 2
 root=$(git rev-parse --show-toplevel)
-log=$(mktemp)
-python3 "$root/tests/emulator/emulator.py" --port 0 --quiet \
+emulator_dir=$(mktemp -d)
+trap 'python3 "$root/tests/emulator/harness.py" stop "$emulator_dir"; rm -rf "$emulator_dir"' EXIT
+url=$(python3 "$root/tests/emulator/harness.py" start "$emulator_dir" --port 0 --quiet \
   --token vps_integration_token --token vps_other_account_token \
-  --servers 3 --snapshot-seconds 1 --restore-seconds 1 --page-size 2 >"$log" 2>&1 &
-emulator=$!
-trap 'kill $emulator 2>/dev/null; wait $emulator 2>/dev/null; rm -f "$log"' EXIT
-for _ in $(seq 100); do
-  url=$(head -n 1 "$log")
-  [ -n "$url" ] && break
-  kill -0 $emulator 2>/dev/null || { cat "$log" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$url" ] || { echo "the emulator did not start" >&2; exit 1; }
+  --servers 3 --snapshot-seconds 1 --restore-seconds 1 --page-size 2)
 cat >"$stage/tests/integration/integration_config.yml" <<CONFIG
 ---
 vpsorg_api_url: $url

@@ -12,7 +12,6 @@ __metaclass__ = type
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 
@@ -22,9 +21,9 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import create_snapshot, list_snapshots, settle_concurrent_duplicates
+from ansible_collections.vpsorg.cloud.tests.emulator.emulator import Emulator
+from ansible_collections.vpsorg.cloud.tests.emulator.harness import HarnessError, write_self_signed_certificate
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
-
-from emulator import Emulator  # noqa: E402 pylint: disable=wrong-import-position,import-error
 
 try:
     from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -42,42 +41,20 @@ def quick_client(url, retries=3, validate_certs=True, token=TOKEN):
 # TLS -------------------------------------------------------------------------------------------------
 
 
-def write_self_signed_certificate(directory):
-    """cert.pem and key.pem for 127.0.0.1, with the cryptography package or else the openssl CLI."""
+def certificate_in(directory):
+    """cert.pem and key.pem for 127.0.0.1 in directory; skips the test when no tool can make them."""
     cert, key = os.path.join(directory, 'cert.pem'), os.path.join(directory, 'key.pem')
     try:
-        import datetime
-        import ipaddress
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        if not shutil.which('openssl'):
-            pytest.skip('neither the cryptography package nor the openssl CLI can make a certificate')
-        subprocess.check_call(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-                               '-keyout', key, '-out', cert], stderr=subprocess.DEVNULL)
-        return cert, key
-    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, u'127.0.0.1')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private_key.public_key())
-                   .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-                   .not_valid_after(now + datetime.timedelta(days=1))
-                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(u'127.0.0.1'))]), critical=False)
-                   .sign(private_key, hashes.SHA256()))
-    with open(key, 'wb') as key_file:
-        key_file.write(private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                                 serialization.NoEncryption()))
-    with open(cert, 'wb') as cert_file:
-        cert_file.write(certificate.public_bytes(serialization.Encoding.PEM))
+        write_self_signed_certificate(cert, key)
+    except HarnessError as error:
+        pytest.skip(str(error))
     return cert, key
 
 
 @pytest.fixture(scope='module')
 def https_emulator():
     directory = tempfile.mkdtemp()
-    cert, key = write_self_signed_certificate(directory)
+    cert, key = certificate_in(directory)
     emulator = Emulator(tokens=[TOKEN], servers=1, certfile=cert, keyfile=key)
     emulator.start_in_thread()
     yield emulator
@@ -89,7 +66,7 @@ def https_emulator():
 def unrelated_ca_bundle():
     """A CA file that did not sign the emulator's certificate, as REQUESTS_CA_BUNDLE often names on real machines."""
     directory = tempfile.mkdtemp()
-    yield write_self_signed_certificate(directory)[0]
+    yield certificate_in(directory)[0]
     shutil.rmtree(directory)
 
 
