@@ -8,11 +8,14 @@ Expects ansible-playbook and ansible-runner on PATH and the collection on ANSIBL
 
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 import requests
+import yaml
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
@@ -59,16 +62,32 @@ def api(emulator_instance):
     return client
 
 
+def credential_type(kind):
+    """The credential type's input or injector configuration, as docs/awx.md gives it to paste into AWX."""
+    with open(os.path.join(ROOT, "docs", "awx.md")) as handle:
+        text = handle.read()
+    match = re.search(r"<!-- credential-type-%s -->\n```yaml\n(.*?)```" % kind, text, re.S)
+    assert match, "docs/awx.md has no credential-type-%s block" % kind
+    return yaml.safe_load(match.group(1))
+
+
+def injected_env(**inputs):
+    """What AWX injects for a credential of that type: its env injectors rendered with the inputs."""
+    environment = ImmutableSandboxedEnvironment()
+    return dict((name, environment.from_string(template).render(**inputs))
+                for name, template in credential_type("injectors")["env"].items())
+
+
 def job_env():
     """The environment a job starts from: the caller's, without any API connection setting."""
     return dict((key, value) for key, value in os.environ.items() if key not in CONNECTION_VARS)
 
 
-def write_private_data_dir(path, api, inventory, extravars=None):
+def write_private_data_dir(path, api, inventory, extravars=None, credential=None):
     """An ansible-runner private data dir as AWX lays it out: the credential's variables only in env/envvars."""
     for sub in ("env", "inventory"):
         os.makedirs(os.path.join(path, sub), exist_ok=True)
-    envvars = {"VPSORG_API_TOKEN": TOKEN, "VPSORG_API_URL": api.url}
+    envvars = injected_env(**(credential or {"api_token": TOKEN, "api_url": api.url}))
     for key in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_LOCAL_TEMP", "ANSIBLE_HOME"):
         if os.environ.get(key):
             envvars[key] = os.environ[key]

@@ -69,7 +69,7 @@ def test_containerfile_installs_the_tarball_then_introspects_it(built):
 
 def test_the_installed_collection_asks_pip_for_requests_and_the_system_for_nothing(built, tmp_path):
     work, _output = built
-    run(["ansible-galaxy", "collection", "install", str(work / "dist" / "vpsorg-cloud.tar.gz"), "-p", str(tmp_path)])
+    run(["ansible-galaxy", "collection", "install", "--force", str(work / "dist" / "vpsorg-cloud.tar.gz"), "-p", str(tmp_path)])
     introspected = yaml.safe_load(run(["ansible-builder", "introspect", "--sanitize", str(tmp_path)]).split("\n", 1)[1])
     assert introspected["python"] == ["requests>=2.25  # from collection vpsorg.cloud"]
     assert introspected["system"] == []

@@ -7,9 +7,21 @@ import json
 import os
 import time
 
-from conftest import TOKEN, finished, job_events, read_artifact_files, run_runner, task_results, write_private_data_dir
+from conftest import TOKEN, credential_type, finished, injected_env, job_events, read_artifact_files, run_runner, task_results, write_private_data_dir
 
 INVENTORY_SOURCE = "plugin: vpsorg.cloud.vpsorg\n"
+
+
+def test_the_credential_type_asks_for_a_secret_token_and_injects_both_variables():
+    inputs = credential_type("inputs")
+    fields = dict((field["id"], field) for field in inputs["fields"])
+    assert sorted(fields) == ["api_token", "api_url"] and inputs["required"] == ["api_token"]
+    assert fields["api_token"]["secret"] is True and not fields["api_url"].get("secret")
+    assert injected_env(api_token="vps_x", api_url="http://127.0.0.1:1/api/v1") == {
+        "VPSORG_API_TOKEN": "vps_x", "VPSORG_API_URL": "http://127.0.0.1:1/api/v1"}
+    # AWX renders an input left empty as ''; the URL must then be the real API's, never an empty string.
+    for empty in ({}, {"api_url": ""}):
+        assert injected_env(api_token="vps_x", **empty)["VPSORG_API_URL"] == "https://admin.vps.org/api/v1"
 
 
 def test_fleet_snapshot_runs_under_ansible_runner_and_no_artifact_holds_the_token(api, tmp_path):
@@ -40,7 +52,8 @@ def test_fleet_snapshot_runs_under_ansible_runner_and_no_artifact_holds_the_toke
     assert leaked in ([], ["command"])
     assert TOKEN not in output
     with open(os.path.join(path, "env", "envvars")) as handle:
-        assert json.load(handle)["VPSORG_API_TOKEN"] == TOKEN
+        envvars = json.load(handle)
+    assert (envvars["VPSORG_API_TOKEN"], envvars["VPSORG_API_URL"]) == (TOKEN, api.url)
 
 
 def test_a_second_run_the_same_day_changes_nothing(api, tmp_path):
@@ -57,11 +70,11 @@ def test_a_second_run_the_same_day_changes_nothing(api, tmp_path):
 
 
 def test_a_wrong_token_fails_the_job_without_showing_it(api, tmp_path):
-    path = write_private_data_dir(str(tmp_path / "job"), api, {"vpsorg.yml": INVENTORY_SOURCE})
+    path = write_private_data_dir(str(tmp_path / "job"), api, {"vpsorg.yml": INVENTORY_SOURCE},
+                                  credential={"api_token": "vps_wrong_token_for_awx_test", "api_url": api.url})
     envvars_path = os.path.join(path, "env", "envvars")
     with open(envvars_path) as handle:
         envvars = json.load(handle)
-    envvars["VPSORG_API_TOKEN"] = "vps_wrong_token_for_awx_test"
     # Without it a source that fails to parse is a warning, and the job succeeds on no hosts.
     envvars["ANSIBLE_INVENTORY_UNPARSED_FAILED"] = "true"
     with open(envvars_path, "w") as handle:
