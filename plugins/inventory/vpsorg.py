@@ -24,6 +24,13 @@ description:
     server's IP address). C(vpsorg_server_id) is what the P(vpsorg.cloud.vpsorg_snapshot#module)
     module, the C(vpsorg.cloud.safe_upgrade) role and the C(vpsorg.cloud.fleet_snapshot) playbook
     read.
+  - C(vpsorg_location), C(vpsorg_plan) and C(vpsorg_os) are strings whatever shape the API answers them in
+    (a string, an object with a C(name), or a field such as C(location_name)), so they suit O(keyed_groups).
+    C(ansible_host) is the server's C(ip_address), else the first of its C(ipv4_addresses).
+  - Every string is handed to Ansible trusted, so that C(ansible-inventory --list --export) (an AWX or
+    Automation Platform inventory sync) prints plain JSON strings, and none is ever rendered as a template.
+    Text from the API that contains Jinja syntax is escaped (each C({) written as C({{ '{' }})), so that
+    rendering it, in a playbook or after an import, gives back exactly the API's text.
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 requirements:
