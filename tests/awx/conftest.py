@@ -48,18 +48,16 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def emulator_instance():
-    emulator = Emulator(tokens=[TOKEN], servers=3, snapshot_seconds=0.5, restore_seconds=0.5)
-    emulator.start_in_thread()
-    yield emulator
-    emulator.stop()
+def api_emulator():
+    with Emulator(tokens=[TOKEN], servers=3, snapshot_seconds=0.5, restore_seconds=0.5) as emulator:
+        yield Api(emulator)
 
 
 @pytest.fixture
-def api(emulator_instance):
-    client = Api(emulator_instance)
-    client.control("POST", "/reset")
-    return client
+def api(api_emulator):
+    """The emulator back in its seeded state for each test."""
+    api_emulator.control("POST", "/reset")
+    return api_emulator
 
 
 def credential_type(kind):
