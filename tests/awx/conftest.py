@@ -107,7 +107,7 @@ def run_runner(path, ident, playbook="vpsorg.cloud.fleet_snapshot"):
 
 
 def finished(process, path, ident, timeout=600):
-    output, _ = process.communicate(timeout=timeout)
+    output = process.communicate(timeout=timeout)[0]
     artifacts = os.path.join(path, "artifacts", ident)
     return process.returncode, output, artifacts
 

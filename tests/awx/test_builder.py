@@ -20,7 +20,7 @@ from conftest import ROOT
 
 
 def run(argv, cwd=None):
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
 
