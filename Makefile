@@ -97,6 +97,12 @@ build: $(VENV)/.installed
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(TMP)/installed ansible-galaxy collection install --force $(TMP)/dist/vpsorg-cloud-*.tar.gz -p $(TMP)/installed >/dev/null
 	tests/utils/smoke-installed.sh $(BIN) $(TMP)/installed
 
+# AWX / Automation Platform (docs/awx.md): fleet_snapshot under ansible-runner, job slicing, ansible-builder create.
+# AWX_SLICING_ROUNDS (default 8) repeats the 4-slice job, whose listing race shows only in some rounds.
+.PHONY: awx
+awx: $(VENV)/.installed stage
+	PATH=$(BIN):$$PATH $(BIN)/pytest -q -p no:cacheprovider tests/awx
+
 # --- running things ----------------------------------------------------------------------------
 
 .PHONY: emulator demo bench

@@ -20,6 +20,13 @@ description:
     server's IP address). C(vpsorg_server_id) is what the P(vpsorg.cloud.vpsorg_snapshot#module)
     module, the C(vpsorg.cloud.safe_upgrade) role and the C(vpsorg.cloud.fleet_snapshot) playbook
     read.
+  - C(vpsorg_location), C(vpsorg_plan) and C(vpsorg_os) are strings whatever shape the API answers them in
+    (a string, an object with a C(name), or a field such as C(location_name)), so they suit O(keyed_groups).
+    C(ansible_host) is the server's C(ip_address), else the first of its C(ipv4_addresses).
+  - Every string is handed to Ansible trusted, so that C(ansible-inventory --list --export) (an AWX or
+    Automation Platform inventory sync) prints plain JSON strings, and none is ever rendered as a template.
+    Text from the API that contains Jinja syntax is escaped (each C({) written as C({{ '{' }})), so that
+    rendering it, in a playbook or after an import, gives back exactly the API's text.
 author:
   - vpsorg.cloud maintainers (@vpsorg)
 requirements:
@@ -143,17 +150,21 @@ cache_timeout: 600
 
 import hashlib
 import json
+import re
+
+from collections.abc import Mapping
 
 from ansible.errors import AnsibleParserError, AnsibleUndefinedVariable
-from ansible.module_utils.common.text.converters import to_native
+from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.template import trust_as_template
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._client import HAS_REQUESTS, build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import list_servers
 
 GROUP = 'vpsorg'
-# Host variable -> field of the API's server object.
+# Host variable -> field of the server record the plugin keeps (see _server_record).
 HOST_VARS = (
     ('vpsorg_server_id', 'id'),
     ('vpsorg_name', 'name'),
@@ -163,9 +174,44 @@ HOST_VARS = (
     ('vpsorg_plan', 'plan'),
     ('vpsorg_os', 'os'),
 )
-# What the cache keeps of each server: the fields above and the address, nothing else.
-CACHED_FIELDS = tuple(field for dummy, field in HOST_VARS) + ('ip_address',)
+# Fields that the API answers as a string, an object with a name, or a <field>_name string.
+NAMED_FIELDS = ('location', 'plan', 'os')
 FILTERS = ('status', 'location')
+# What can open Jinja syntax in a string: '{' ({{, {%, {#) anywhere, '#' at the start (#jinja2: overrides).
+TEMPLATE_OPENERS = re.compile(r'^#|\{')
+
+
+def _scalar_text(value):
+    """A scalar API value as a string; None when it is missing, empty or a structure."""
+    if value is None or value == '' or isinstance(value, (Mapping, list)):
+        return None
+    return to_text(value)
+
+
+def _named(server, field):
+    """location, plan or os as a string: the field itself, its object's name, or the <field>_name field."""
+    value = server.get(field)
+    if isinstance(value, Mapping):
+        value = value.get('name')
+    return _scalar_text(value) or _scalar_text(server.get('%s_name' % field))
+
+
+def _address(server):
+    """ip_address, else the first entry of ipv4_addresses."""
+    addresses = server.get('ipv4_addresses')
+    first = next((_scalar_text(a) for a in addresses if _scalar_text(a)), None) if isinstance(addresses, list) else None
+    return _scalar_text(server.get('ip_address')) or first
+
+
+def _server_record(server):
+    """The flat record the inventory (and its cache) keeps of one API server object, whatever its shape."""
+    server_id = server.get('id')
+    if isinstance(server_id, str) and server_id.isdigit():
+        server_id = int(server_id)
+    record = dict(id=server_id, ip_address=_address(server))
+    record.update((field, _scalar_text(server.get(field))) for field in ('name', 'hostname', 'status'))
+    record.update((field, _named(server, field)) for field in NAMED_FIELDS)
+    return record
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -230,10 +276,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             hint = ' (check api_token or VPSORG_API_TOKEN)' if exc.status == 401 else ''
             # from None: the chained exceptions add nothing readable and could carry request details.
             raise AnsibleParserError('%s inventory: cannot list servers: %s%s' % (self.NAME, exc, hint)) from None
+        records = [_server_record(server) for server in servers if isinstance(server, Mapping)]
         # The filters are not documented for the API: check them here too, in case it ignores them.
-        servers = [server for server in servers
-                   if isinstance(server, dict) and all(server.get(name) == value for name, value in filters.items())]
-        return [dict((field, server.get(field)) for field in CACHED_FIELDS) for server in servers]
+        return [record for record in records if all(record.get(name) == value for name, value in filters.items())]
 
     def _host_name(self, server, taken):
         field = self.get_option('hostname')
@@ -246,6 +291,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self.display.warning('%s inventory: server %s %s; naming its host %s' % (self.NAME, server.get('id'), why, fallback))
         return fallback
 
+    def _inert(self, value):
+        """Remote text as a string that is trusted as a template yet renders to exactly that text.
+
+        ansible-core 2.19+ exports untrusted strings as {"__ansible_unsafe": ...} (and loses that mark in YAML),
+        while a trusted string would run any Jinja in it. So text without template syntax is trusted as it is
+        (rendering it changes nothing), and in text that looks like a template every '{' and a leading '#'
+        (a '#jinja2:' header) become expressions that print them: plain JSON on export, never a template.
+        """
+        if not isinstance(value, str):
+            return value
+        if self.templar.is_possibly_template(value):
+            value = TEMPLATE_OPENERS.sub(lambda match: "{{ '%s' }}" % match.group(0), value)
+        return trust_as_template(value)
+
     def _populate(self, servers):
         self.inventory.add_group(GROUP)
         strict = self.get_option('strict')
@@ -254,9 +313,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             host = self._host_name(server, taken)
             taken.add(host)
             self.inventory.add_host(host, group=GROUP)
-            host_vars = dict((var, server.get(field)) for var, field in HOST_VARS)
+            host_vars = dict((var, self._inert(server.get(field))) for var, field in HOST_VARS)
             if server.get('ip_address'):
-                host_vars['ansible_host'] = server['ip_address']
+                host_vars['ansible_host'] = self._inert(server['ip_address'])
             for var, value in host_vars.items():
                 self.inventory.set_variable(host, var, value)
             self._set_composite_vars(self.get_option('compose'), host_vars, host, strict=strict)

@@ -42,6 +42,9 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
 SERVER_STATUSES = ("active", "restoring", "stopped")
 SNAPSHOT_STATUSES = ("in_progress", "completed")
 LOCATIONS = ("nyc1", "ams1", "fra1")
+# How /api/v1/servers/ answers: "flat" strings and ip_address; "names" like the list entries a public client
+# reads (ipv4_addresses, location_name, plan_name, os_name); "nested" like detail entries ({"name": ...} objects).
+SERVER_SHAPES = ("flat", "names", "nested")
 FIRST_SERVER_ID = 12345
 FIRST_SNAPSHOT_ID = 801
 # Seeded servers get fixed creation dates so that state dumps are reproducible.
@@ -123,6 +126,7 @@ class Config:
     page_size: int = 20
     max_page_size: int = 100
     rate_limit: int = 0
+    server_shape: str = "flat"
 
     LIMITS = {
         "snapshot_seconds": (float, 0),
@@ -136,6 +140,11 @@ class Config:
         """Validate every change first so that a bad request changes nothing."""
         validated = {}
         for key, value in changes.items():
+            if key == "server_shape":
+                if value not in SERVER_SHAPES:
+                    raise ApiError(400, {key: ["Expected one of %s." % ", ".join(SERVER_SHAPES)]})
+                validated[key] = value
+                continue
             if key not in self.LIMITS:
                 raise ApiError(400, {"detail": "Unknown config key %r." % key})
             kind, minimum = self.LIMITS[key]
@@ -207,8 +216,8 @@ class Server:
     # test pinned the status to "restoring" through the control API.
     restore_ends_at: float | None = None
 
-    def as_api(self):
-        return {
+    def as_api(self, shape="flat"):
+        answer = {
             "id": self.id,
             "name": self.name,
             "hostname": self.hostname,
@@ -220,6 +229,14 @@ class Server:
             "created_at": iso_utc(self.created_at),
             "updated_at": iso_utc(self.updated_at),
         }
+        if shape == "names":
+            answer["ipv4_addresses"] = [answer.pop("ip_address")]
+            for key in ("location", "plan", "os"):
+                answer["%s_name" % key] = answer.pop(key)
+        elif shape == "nested":
+            for key in ("location", "plan", "os"):
+                answer[key] = {"id": sum(map(ord, answer[key])), "name": answer[key]}
+        return answer
 
 
 @dataclass
@@ -286,13 +303,14 @@ class Emulator:
     ]
 
     def __init__(self, tokens=None, servers=3, snapshot_seconds=5.0, restore_seconds=5.0, page_size=20, max_page_size=100,
-                 rate_limit=0, host="127.0.0.1", port=0, certfile=None, keyfile=None, quiet=True):
+                 rate_limit=0, server_shape="flat", host="127.0.0.1", port=0, certfile=None, keyfile=None, quiet=True):
         self.tokens = list(tokens or [DEFAULT_TOKEN])
         if len(set(self.tokens)) != len(self.tokens) or not all(t and not any(c.isspace() for c in t) for t in self.tokens):
             raise ValueError("tokens must be unique, non-empty and without whitespace")
         self._account_by_token = {token: index for index, token in enumerate(self.tokens)}
         self.servers_per_account = servers
         self.initial_config = Config(float(snapshot_seconds), float(restore_seconds), int(page_size), int(max_page_size), int(rate_limit))
+        self.initial_config.update({"server_shape": server_shape})
         self.host = host
         self.port = port
         self.certfile = certfile
@@ -585,7 +603,7 @@ class Emulator:
         except ApiError as error:
             return json_response(error.payload, error.status, error.headers), False
 
-    def _paginate(self, request, items):
+    def _paginate(self, request, items, render=None):
         """DRF PageNumberPagination: page, page_size (capped), absolute next/previous links."""
         config = self.config
         try:
@@ -613,7 +631,7 @@ class Emulator:
             "count": len(items),
             "next": link(page + 1) if page < pages else None,
             "previous": link(page - 1) if page > 1 else None,
-            "results": [item.as_api() for item in items[(page - 1) * page_size:page * page_size]],
+            "results": [(render or type(item).as_api)(item) for item in items[(page - 1) * page_size:page * page_size]],
         })
 
     def list_snapshots(self, request, account):
@@ -724,10 +742,13 @@ class Emulator:
             wanted = request.args.get(key, "")
             if wanted:
                 servers = [s for s in servers if getattr(s, key) == wanted]
-        return self._paginate(request, servers)
+        return self._paginate(request, servers, render=self._server_api)
 
     def get_server(self, _request, account, server_id):
-        return json_response(self._find_server(account, server_id).as_api())
+        return json_response(self._server_api(self._find_server(account, server_id)))
+
+    def _server_api(self, server):
+        return server.as_api(self.config.server_shape)
 
     # ----- control endpoints ----------------------------------------------------------
 
@@ -884,6 +905,8 @@ def parse_args(argv):
     parser.add_argument("--page-size", type=int, default=20, help="default page size of list endpoints (default: 20)")
     parser.add_argument("--max-page-size", type=int, default=100, help="upper bound of the page_size parameter (default: 100)")
     parser.add_argument("--rate-limit", type=int, default=0, help="API requests per second before 429; 0 disables (default: 0)")
+    parser.add_argument("--server-shape", choices=SERVER_SHAPES, default="flat",
+                        help="how the servers endpoints answer: flat, names (ipv4_addresses, *_name) or nested ({name} objects)")
     parser.add_argument("--certfile", help="PEM certificate: serve HTTPS (needs --keyfile)")
     parser.add_argument("--keyfile", help="PEM private key of --certfile")
     parser.add_argument("--quiet", action="store_true", help="do not log each request to stderr")
@@ -900,7 +923,7 @@ def main(argv=None):
     args = parse_args(argv)
     emulator = Emulator(
         tokens=args.tokens, servers=args.servers, snapshot_seconds=args.snapshot_seconds, restore_seconds=args.restore_seconds,
-        page_size=args.page_size, max_page_size=args.max_page_size, rate_limit=args.rate_limit, host=args.host, port=args.port,
+        page_size=args.page_size, max_page_size=args.max_page_size, rate_limit=args.rate_limit, server_shape=args.server_shape, host=args.host, port=args.port,
         certfile=args.certfile, keyfile=args.keyfile, quiet=args.quiet)
     stop_requested = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())

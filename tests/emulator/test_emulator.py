@@ -416,7 +416,8 @@ def test_control_adds_servers_and_snapshots(emu):
 
 def test_runtime_config(emu):
     config = emu.control("POST", "/config", {"snapshot_seconds": 0, "restore_seconds": 0.1, "page_size": 2})
-    assert config == {"snapshot_seconds": 0.0, "restore_seconds": 0.1, "page_size": 2, "max_page_size": 100, "rate_limit": 0}
+    assert config == {"snapshot_seconds": 0.0, "restore_seconds": 0.1, "page_size": 2, "max_page_size": 100, "rate_limit": 0,
+                      "server_shape": "flat"}
     snapshot_id = emu.create(12345, "instant").json()["id"]
     assert emu.api("GET", "/snapshots/%d/" % snapshot_id).json()["status"] == "completed"
     assert len(emu.api("GET", "/servers/").json()["results"]) == 2
