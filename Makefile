@@ -101,7 +101,7 @@ build: $(VENV)/.installed
 # AWX_SLICING_ROUNDS (default 8) repeats the 4-slice job, whose listing race shows only in some rounds.
 .PHONY: awx
 awx: $(VENV)/.installed stage
-	PATH=$(BIN):$$PATH $(BIN)/pytest -q -p no:cacheprovider tests/awx
+	PATH=$(BIN):$$PATH PYTHONPATH=$(STAGE_ROOT) $(BIN)/pytest -q -p no:cacheprovider tests/awx
 
 # --- running things ----------------------------------------------------------------------------
 

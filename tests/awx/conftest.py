@@ -10,41 +10,30 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
-import requests
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests", "emulator"))
+from ansible_collections.vpsorg.cloud.tests.emulator.emulator import Emulator
+from ansible_collections.vpsorg.cloud.tests.emulator.harness import EmulatorControl
 
-from emulator import Emulator  # noqa: E402 pylint: disable=wrong-import-position
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 TOKEN = "vps_awx_test_token_7c1e9a"
 # What a credential's injectors set; nothing else of the connection reaches the job.
 CONNECTION_VARS = ("VPSORG_API_TOKEN", "VPSORG_API_URL", "VPS_API_TOKEN", "VPS_API_URL")
 
 
-class Api:
-    """The emulator, spoken to over HTTP like the jobs do."""
+class Api(EmulatorControl):
+    """The emulator's control endpoints (the shared harness), plus what the jobs are given: its API URL."""
 
     def __init__(self, emulator):
-        self.emulator = emulator
+        super().__init__(emulator.base_url)
         self.url = emulator.base_url
-        self.control_url = emulator.control_url
-
-    def control(self, method, path, payload=None):
-        response = requests.request(method, self.control_url + path, json=payload, timeout=30)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
 
     def state(self):
-        return self.control("GET", "/state")["accounts"][0]
-
-    def requests_since(self, seq=0):
-        return self.control("GET", "/requests?since=%d" % seq)["requests"]
+        return super().state()["accounts"][0]
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +45,7 @@ def api_emulator():
 @pytest.fixture
 def api(api_emulator):
     """The emulator back in its seeded state for each test."""
-    api_emulator.control("POST", "/reset")
+    api_emulator.reset()
     return api_emulator
 
 

@@ -25,12 +25,12 @@ ROUNDS = int(os.environ.get("AWX_SLICING_ROUNDS", "8"))
 
 
 def seed(api):
-    api.control("POST", "/reset", {"servers": SERVERS})
-    api.control("POST", "/config", {"max_page_size": 100, "snapshot_seconds": 1})
+    api.reset(servers=SERVERS)
+    api.config(max_page_size=100, snapshot_seconds=1)
     servers = api.state()["servers"]
     for day, name in enumerate(OLD_NAMES, start=1):
         for server in servers:
-            api.control("POST", "/snapshots", {"server_id": server["id"], "name": name, "created_at": "2024-01-%02dT03:00:00Z" % day})
+            api.add_snapshot(server_id=server["id"], name=name, created_at="2024-01-%02dT03:00:00Z" % day)
     return servers
 
 
@@ -55,7 +55,7 @@ def run_round(api, directory):
     servers = seed(api)
     hostvars = imported_inventory(api, directory)
     assert all(isinstance(value, (str, int)) for host in hostvars.values() for value in host.values())
-    start = api.requests_since()[-1]["seq"] if api.requests_since() else 0
+    start = api.requests()[-1]["seq"] if api.requests() else 0
     jobs = []
     for index in range(SLICES):
         inventory, hosts = slice_inventory(hostvars, index)
@@ -85,7 +85,7 @@ def run_round(api, directory):
         new = [s for s in state["snapshots"] if s["server"]["id"] == server["id"] and s["name"] == NEW_NAME]
         if names != sorted(OLD_NAMES[len(OLD_NAMES) + 1 - KEEP:] + (NEW_NAME,)) or [s["status"] for s in new] != ["completed"]:
             problems.append("server %d ends with %s" % (server["id"], names))
-    deletes = [r for r in api.requests_since(start) if r["method"] == "DELETE"]
+    deletes = [r for r in api.requests(start) if r["method"] == "DELETE"]
     if len([r for r in deletes if r["status"] == 204]) != SERVERS * (len(OLD_NAMES) + 1 - KEEP) or len(deletes) != len(
             [r for r in deletes if r["status"] == 204]):
         problems.append("DELETE answers: %s" % sorted(set((r["status"], len([d for d in deletes if d["status"] == r["status"]])) for r in deletes)))
