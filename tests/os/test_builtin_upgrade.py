@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -151,6 +152,15 @@ def restores(requests):
     return [r for r in requests if r["method"] == "POST" and r["path"].endswith("/restore/")]
 
 
+def test_a_bad_lock_wait_fails_before_any_request(root, emulator, before):
+    proc, facts, requests = run_role(root, emulator, "bad-input", "-e", "safe_upgrade_lock_timeout=-1")
+    assert proc.returncode == 2, proc.stdout
+    assert facts is None
+    assert "safe_upgrade_lock_timeout must be zero or more seconds, got -1." in proc.stdout
+    assert requests == []
+    assert installed_versions(root) == before
+
+
 def test_a_held_dpkg_lock_fails_in_one_line_and_restores_nothing(root, emulator, before):
     lock_path = os.path.join(root, "var/lib/dpkg/lock-frontend")
     # apt and dpkg take fcntl locks; lockf is one, held here by another process than the upgrade's.
@@ -172,8 +182,41 @@ def test_a_held_dpkg_lock_fails_in_one_line_and_restores_nothing(root, emulator,
     assert apt_history_starts(root) == []
 
 
-def test_the_upgrade_really_upgrades_after_the_snapshot_completed(root, emulator, before):
-    proc, facts, requests = run_role(root, emulator, "upgrade")
+def hold_lock_until_apt_waits(lock, root, seen):
+    """Release the dpkg lock a second after the upgrade's apt-get is seen running in the root (and so waiting)."""
+    deadline = time.monotonic() + PLAYBOOK_TIMEOUT
+    real_root = os.path.realpath(root)
+    try:
+        while not seen and time.monotonic() < deadline:
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                        argv = cmdline.read().split(b"\0")
+                    in_root = os.readlink(f"/proc/{pid}/root") == real_root
+                except OSError:
+                    continue
+                if in_root and b"dist-upgrade" in argv and any(arg.endswith(b"apt-get") for arg in argv):
+                    seen.append(pid)
+                    time.sleep(1)
+                    break
+            time.sleep(0.2)
+    finally:
+        lock.close()
+
+
+def test_the_upgrade_waits_for_the_lock_and_upgrades_after_the_snapshot_completed(root, emulator, before):
+    # The lock is held when the run starts, and let go only once apt-get waits for it.
+    lock = open(os.path.join(root, "var/lib/dpkg/lock-frontend"), "a", encoding="utf-8")  # pylint: disable=consider-using-with
+    fcntl.lockf(lock, fcntl.LOCK_EX)
+    seen = []
+    holder = threading.Thread(target=hold_lock_until_apt_waits, args=(lock, root, seen))
+    holder.start()
+    try:
+        proc, facts, requests = run_role(root, emulator, "upgrade", "-e", f"safe_upgrade_lock_timeout={PLAYBOOK_TIMEOUT}")
+    finally:
+        seen.append("done")
+        holder.join()
+    assert seen[0] != "done", "apt-get dist-upgrade was never seen waiting for the lock"
     assert proc.returncode == 0, proc.stdout + proc.stderr
     after = installed_versions(root)
     changed = sorted(name for name in set(before) | set(after) if after.get(name) != before.get(name))
