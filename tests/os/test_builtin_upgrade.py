@@ -206,7 +206,7 @@ def hold_lock_until_apt_waits(lock, root, seen):
 
 def test_the_upgrade_waits_for_the_lock_and_upgrades_after_the_snapshot_completed(root, emulator, before):
     # The lock is held when the run starts, and let go only once apt-get waits for it.
-    lock = open(os.path.join(root, "var/lib/dpkg/lock-frontend"), "a", encoding="utf-8")  # pylint: disable=consider-using-with
+    lock = open(os.path.join(root, "var/lib/dpkg/lock-frontend"), "a", encoding="utf-8")
     fcntl.lockf(lock, fcntl.LOCK_EX)
     seen = []
     holder = threading.Thread(target=hold_lock_until_apt_waits, args=(lock, root, seen))
