@@ -29,6 +29,7 @@ help:
 	@echo "make emulator     run the local VPS.org API emulator in the foreground"
 	@echo "make sanity | units | integration | emulator-tests | lint | docs | changelog | build"
 	@echo "make test-newest  integration and units on the newest ansible-core with python3.13"
+	@echo "make integration-os  the role's built-in apt upgrade on a real Debian root (root needed)"
 	@echo "make bench        benchmarks (not part of make test)"
 
 # --- setup -------------------------------------------------------------------------------
@@ -102,6 +103,13 @@ build: $(VENV)/.installed
 .PHONY: awx
 awx: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH PYTHONPATH=$(STAGE_ROOT) $(BIN)/pytest -q -p no:cacheprovider tests/awx
+
+# The role's built-in upgrade run for real on a minimal Debian root of this machine's release (root, Debian, network to
+# the machine's Debian mirror). The root is built once into OS_TEST_CACHE and copied for each run; see docs/safe_upgrade.md.
+OS_TEST_CACHE ?= /var/cache/vpsorg-os-test
+.PHONY: integration-os
+integration-os: $(VENV)/.installed stage
+	PATH=$(BIN):$$PATH timeout 1200 tests/os/run.sh $(TMP)/os-test $(OS_TEST_CACHE)
 
 # --- running things ----------------------------------------------------------------------------
 
