@@ -577,9 +577,9 @@ def check_page(data, request):
     problem = None
     if not all(isinstance(item, dict) for item in data['results']):
         problem = 'a result that is not an object'
-    elif not all(_is_id(item.get('id')) for item in data['results']):
+    elif not all(is_id(item.get('id')) for item in data['results']):
         problem = 'a result without an integer id'
-    elif data.get('count') is not None and not _is_id(data['count'], 0):
+    elif data.get('count') is not None and not is_id(data['count'], 0):
         problem = 'a count that is not a number'
     elif data.get('next') is not None and not isinstance(data['next'], str):
         problem = 'a next-page link that is not a string'
@@ -588,7 +588,7 @@ def check_page(data, request):
     return dict(results=data['results'], count=data.get('count'), next=data.get('next'))
 
 
-def _is_id(value, minimum=1):
+def is_id(value, minimum=1):
     """True for an integer the API can mean as an id (a JSON boolean is not one)."""
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_ID
 

@@ -12,7 +12,7 @@ __metaclass__ = type
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, wait_until
+from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, is_id, wait_until
 
 SNAPSHOT_LIMIT = 5
 # \Z, not $: a name with a trailing newline must not pass.
@@ -38,15 +38,24 @@ def option_errors(params):
     if params.get('name') is not None:
         problems.append(check_name(params['name']))
     for option in ('server_id', 'snapshot_id'):
-        if params.get(option) is not None and params[option] <= 0:
-            problems.append('%s must be a positive integer, got %s' % (option, params[option]))
+        if params.get(option) is not None and not is_id(params[option]):
+            problems.append('%s must be a positive integer, got %s' % (option, shown_id(params[option])))
     for option in ('server_ids', 'snapshot_ids'):
-        bad = [value for value in params.get(option) or [] if value is None or value <= 0]
+        bad = [value for value in params.get(option) or [] if not is_id(value)]
         if bad:
-            problems.append('%s must be positive integers, got %s' % (option, ', '.join(str(value) for value in bad)))
+            problems.append('%s must be positive integers, got %s' % (option, ', '.join(shown_id(value) for value in bad)))
     if params.get('wait_timeout') is not None and params['wait_timeout'] < 0:
         problems.append('wait_timeout must be zero or more seconds, got %s' % params['wait_timeout'])
     return [problem for problem in problems if problem]
+
+
+def shown_id(value):
+    """An id option's value as the user wrote it: booleans and ids too large for the API say so."""
+    if isinstance(value, bool):
+        return '%s (a boolean)' % str(value).lower()
+    if isinstance(value, int) and value > 0:
+        return '%d (more than 2^63 - 1)' % value
+    return str(value)
 
 
 def server_of(snapshot):
@@ -68,7 +77,7 @@ def describe(snapshots):
 
 def list_snapshots(client, server_id=None):
     """All snapshots of the account, or of one server (filtered by the API and again here)."""
-    snapshots = client.list_all('snapshots/', {'server_id': server_id} if server_id else None)
+    snapshots = [check_snapshot(snap, 'GET /snapshots/') for snap in client.list_all('snapshots/', {'server_id': server_id} if server_id else None)]
     if server_id:
         snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
     return snapshots
@@ -76,16 +85,18 @@ def list_snapshots(client, server_id=None):
 
 def list_servers(client, **filters):
     """The account's servers; filters (status, location) are sent to the API."""
-    return client.list_all('servers/', dict((name, value) for name, value in filters.items() if value) or None)
+    servers = client.list_all('servers/', dict((name, value) for name, value in filters.items() if value) or None)
+    return [check_server(server, 'GET /servers/') for server in servers]
 
 
 def get_server(client, server_id):
     try:
-        return client.get('servers/%d/' % server_id)
+        server = client.get('servers/%d/' % server_id)
     except VpsorgApiError as exc:
         if exc.status == 404:
             raise VpsorgApiError('server %d does not exist in this account' % server_id, status=404, method=exc.method, path=exc.path)
         raise
+    return check_server(server, 'GET /servers/%d/' % server_id, server_id)
 
 
 def quota_message(server_id, snapshots):
@@ -126,7 +137,7 @@ def create_snapshot(client, server_id, name, description=None, known_ids=()):
         if adopted is None:
             raise
         created = adopted
-    created = dict(created)
+    created = dict(check_snapshot(created, 'POST /snapshots/', server_id, name))
     created.pop('message', None)
     return created
 
@@ -225,8 +236,13 @@ def wait_for_snapshots(client, snapshot_ids, timeout, server_id=None, until='com
 
 
 def restore_snapshot(client, snapshot):
-    """POST the restore; after a failure that may have applied it, a server already restoring counts as done."""
+    """POST the restore; after a failure that may have applied it, a server already restoring counts as done.
+
+    A server that is already restoring (say, a run interrupted after its restore was sent) gets no second
+    restore: that, and a 400 from the restore endpoint, fail with code server_busy naming the server's status.
+    """
     server_id = server_of(snapshot)
+    refuse_busy_server(get_server(client, server_id))
 
     def adopt_if_restoring():
         server = get_server(client, server_id) if server_id else None
@@ -234,7 +250,75 @@ def restore_snapshot(client, snapshot):
             return dict(status='success', snapshot=snapshot, server=server_summary(server))
         return None
 
-    return client.post('snapshots/%d/restore/' % snapshot['id'], recheck=adopt_if_restoring)
+    try:
+        answer = client.post('snapshots/%d/restore/' % snapshot['id'], recheck=adopt_if_restoring)
+    except VpsorgApiError as exc:
+        if exc.status != 400:
+            raise
+        refuse_busy_server(get_server(client, server_id), exc)
+        raise
+    return check_restore(answer, 'POST /snapshots/%d/restore/' % snapshot['id'])
+
+
+def refuse_busy_server(server, refusal=None):
+    """Raise server_busy when the server is restoring already, or when the API refused the restore (refusal)."""
+    if server.get('status') == RESTORING or refusal is not None:
+        raise VpsorgApiError(
+            'server %s cannot be restored now: its status is %s%s; wait until it is active or stopped, then run the restore again'
+            % (server.get('id'), server.get('status'), ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)'),
+            code='server_busy', status=getattr(refusal, 'status', None), method='POST', path=getattr(refusal, 'path', None))
+
+
+# Answers are checked where they enter: anything else fails with one line and code bad_response.
+
+def snapshot_problem(snap):
+    """What makes an answer unusable as a snapshot object, or None."""
+    if not isinstance(snap, dict):
+        return 'is not a snapshot object'
+    if not is_id(snap.get('id')):
+        return 'has a snapshot without an integer id'
+    if not is_id(server_of(snap)):
+        return 'has snapshot %s without the integer id of its server' % snap['id']
+    wrong = [field for field, kinds in (('name', (str,)), ('status', (str,)), ('created_at', (str, type(None))), ('description', (str, type(None))))
+             if not isinstance(snap.get(field), kinds)]
+    if snap.get('size_mb') is not None and not is_id(snap['size_mb'], 0):
+        wrong.append('size_mb')
+    if wrong:
+        return 'has snapshot %s with a wrong type for %s' % (snap['id'], ', '.join(wrong))
+    return None
+
+
+def check_snapshot(answer, request, server_id=None, name=None):
+    """answer if it is a snapshot (of server_id, named name, when given), else VpsorgApiError(bad_response)."""
+    problem = snapshot_problem(answer)
+    if not problem and server_id is not None and server_of(answer) != server_id:
+        problem = 'is a snapshot of server %s, not of server %s' % (server_of(answer), server_id)
+    if not problem and name is not None and answer.get('name') != name:
+        problem = "is a snapshot named '%s', not '%s'" % (answer.get('name'), name)
+    if problem:
+        written = ' (the snapshot may have been created: list the server\'s snapshots before trying again)' if name is not None else ''
+        raise VpsorgApiError('%s failed: the answer %s%s' % (request, problem[:300], written), code='bad_response')
+    return answer
+
+
+def check_server(server, request, server_id=None):
+    """server if it is a server object (with that id, when given), else VpsorgApiError(bad_response)."""
+    problem = None
+    if not isinstance(server, dict) or not is_id(server.get('id')):
+        problem = 'is not a server object with an integer id'
+    elif server_id is not None and server['id'] != server_id:
+        problem = 'is server %s, not server %s' % (server['id'], server_id)
+    if problem:
+        raise VpsorgApiError('%s failed: the answer %s' % (request, problem), code='bad_response')
+    return server
+
+
+def check_restore(answer, request):
+    """The restore endpoint's answer if it is an object (whose server, if any, is an object), else bad_response."""
+    if not isinstance(answer, dict) or not isinstance(answer.get('server', {}), dict):
+        raise VpsorgApiError('%s failed: the answer is not a restore object (the restore may have started: check the server)' % request,
+                             code='bad_response')
+    return answer
 
 
 def server_summary(server):
@@ -261,13 +345,14 @@ class Fleet(object):
         self.failed = {}
         self.changed = False
         self.created = set()
-        snapshots = list_snapshots(client)
+        # No server, no request: server_ids: [] is ok and unchanged.
+        snapshots = list_snapshots(client) if self.server_ids else []
         self.by_server = dict((server_id, []) for server_id in self.server_ids)
         for snap in snapshots:
             if server_of(snap) in self.by_server:
                 self.by_server[server_of(snap)].append(snap)
         try:
-            known_servers = set(server.get('id') for server in list_servers(client))
+            known_servers = set(server.get('id') for server in list_servers(client)) if self.server_ids else set()
         except VpsorgApiError as exc:
             if exc.status != 404:
                 raise
