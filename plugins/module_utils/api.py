@@ -539,7 +539,7 @@ class VpsorgClient(object):
         items = []
         seen = set()
         for dummy in range(MAX_PAGES):
-            page = check_page(data, 'GET %s' % shown_path)
+            page = check_page(data, ('GET', shown_path))
             items.extend(page['results'])
             if page['count'] != first_count:
                 return items, False
@@ -573,7 +573,7 @@ def check_page(data, request):
     if isinstance(data, list):
         data = dict(results=data, count=None, next=None)
     if not isinstance(data, dict) or not isinstance(data.get('results'), list):
-        raise VpsorgApiError('%s failed: the answer is not a list of results' % request, code='bad_response')
+        raise bad_response(request, 'the answer is not a list of results')
     problem = None
     if not all(isinstance(item, dict) for item in data['results']):
         problem = 'a result that is not an object'
@@ -584,8 +584,20 @@ def check_page(data, request):
     elif data.get('next') is not None and not isinstance(data['next'], str):
         problem = 'a next-page link that is not a string'
     if problem:
-        raise VpsorgApiError('%s failed: the answer has %s' % (request, problem), code='bad_response')
+        raise bad_response(request, 'the answer has %s' % problem)
     return dict(results=data['results'], count=data.get('count'), next=data.get('next'))
+
+
+def shown_path(client, path):
+    """The path of an API request as messages show it, say /api/v1/snapshots/."""
+    return _path_of(client.url(path))
+
+
+def bad_response(request, problem):
+    """VpsorgApiError(bad_response) for an answer to request, (method, shown path) or a line, that cannot be used."""
+    method, path = request if isinstance(request, tuple) else (None, None)
+    line = '%s %s' % (method, path) if method else request
+    return VpsorgApiError('%s failed: %s' % (line, problem), code='bad_response', method=method, path=path)
 
 
 def is_id(value, minimum=1):

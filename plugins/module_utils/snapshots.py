@@ -12,7 +12,7 @@ __metaclass__ = type
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, is_id, wait_until
+from ansible_collections.vpsorg.cloud.plugins.module_utils.api import VpsorgApiError, WaitTimeout, bad_response, is_id, shown_path, wait_until
 
 SNAPSHOT_LIMIT = 5
 # \Z, not $: a name with a trailing newline must not pass.
@@ -77,7 +77,7 @@ def describe(snapshots):
 
 def list_snapshots(client, server_id=None):
     """All snapshots of the account, or of one server (filtered by the API and again here)."""
-    snapshots = [check_snapshot(snap, 'GET /snapshots/') for snap in client.list_all('snapshots/', {'server_id': server_id} if server_id else None)]
+    snapshots = [check_snapshot(snap, ('GET', shown_path(client, 'snapshots/'))) for snap in client.list_all('snapshots/', {'server_id': server_id} if server_id else None)]
     if server_id:
         snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
     return snapshots
@@ -86,7 +86,7 @@ def list_snapshots(client, server_id=None):
 def list_servers(client, **filters):
     """The account's servers; filters (status, location) are sent to the API."""
     servers = client.list_all('servers/', dict((name, value) for name, value in filters.items() if value) or None)
-    return [check_server(server, 'GET /servers/') for server in servers]
+    return [check_server(server, ('GET', shown_path(client, 'servers/'))) for server in servers]
 
 
 def get_server(client, server_id):
@@ -96,7 +96,7 @@ def get_server(client, server_id):
         if exc.status == 404:
             raise VpsorgApiError('server %d does not exist in this account' % server_id, status=404, method=exc.method, path=exc.path)
         raise
-    return check_server(server, 'GET /servers/%d/' % server_id, server_id)
+    return check_server(server, ('GET', shown_path(client, 'servers/%d/' % server_id)), server_id)
 
 
 def quota_message(server_id, snapshots):
@@ -137,7 +137,7 @@ def create_snapshot(client, server_id, name, description=None, known_ids=()):
         if adopted is None:
             raise
         created = adopted
-    created = dict(check_snapshot(created, 'POST /snapshots/', server_id, name))
+    created = dict(check_snapshot(created, ('POST', shown_path(client, 'snapshots/')), server_id, name))
     created.pop('message', None)
     return created
 
@@ -257,7 +257,7 @@ def restore_snapshot(client, snapshot):
             raise
         refuse_busy_server(get_server(client, server_id), exc)
         raise
-    return check_restore(answer, 'POST /snapshots/%d/restore/' % snapshot['id'])
+    return check_restore(answer, ('POST', shown_path(client, 'snapshots/%d/restore/' % snapshot['id'])))
 
 
 def refuse_busy_server(server, refusal=None):
@@ -297,7 +297,7 @@ def check_snapshot(answer, request, server_id=None, name=None):
         problem = "is a snapshot named '%s', not '%s'" % (answer.get('name'), name)
     if problem:
         written = ' (the snapshot may have been created: list the server\'s snapshots before trying again)' if name is not None else ''
-        raise VpsorgApiError('%s failed: the answer %s%s' % (request, problem[:300], written), code='bad_response')
+        raise bad_response(request, 'the answer %s%s' % (problem[:300], written))
     return answer
 
 
@@ -309,15 +309,14 @@ def check_server(server, request, server_id=None):
     elif server_id is not None and server['id'] != server_id:
         problem = 'is server %s, not server %s' % (server['id'], server_id)
     if problem:
-        raise VpsorgApiError('%s failed: the answer %s' % (request, problem), code='bad_response')
+        raise bad_response(request, 'the answer %s' % problem)
     return server
 
 
 def check_restore(answer, request):
     """The restore endpoint's answer if it is an object (whose server, if any, is an object), else bad_response."""
     if not isinstance(answer, dict) or not isinstance(answer.get('server', {}), dict):
-        raise VpsorgApiError('%s failed: the answer is not a restore object (the restore may have started: check the server)' % request,
-                             code='bad_response')
+        raise bad_response(request, 'the answer is not a restore object (the restore may have started: check the server)')
     return answer
 
 
