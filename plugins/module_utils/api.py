@@ -318,8 +318,8 @@ def _link_problem(link, api_origin, base_path):
         return 'carries user information'
     if parts.scheme or parts.netloc:
         # Both parsers must read the link as the API's own origin.
-        split_port = split_origin[2] or {'http': 80, 'https': 443}.get(split_origin[0])
-        if lib_origin[:3] != api_origin[:3] or (split_origin[0], split_origin[1].strip('[]'), split_port) != (api_origin[0], api_origin[1].strip('[]'), api_origin[2]):
+        split_origin = (split_origin[0], split_origin[1].strip('[]'), split_origin[2] or {'http': 80, 'https': 443}.get(split_origin[0]))
+        if lib_origin[:3] != api_origin[:3] or split_origin != (api_origin[0], api_origin[1].strip('[]'), api_origin[2]):
             return 'points to another host (%s://%s:%s)' % lib_origin[:3]
     if not (parts.path == base_path or parts.path.startswith(base_path + '/')) or _dot_segments(parts.path):
         return 'points outside the API path %s' % (base_path or '/')

@@ -77,7 +77,8 @@ def describe(snapshots):
 
 def list_snapshots(client, server_id=None):
     """All snapshots of the account, or of one server (filtered by the API and again here)."""
-    snapshots = [check_snapshot(snap, ('GET', shown_path(client, 'snapshots/'))) for snap in client.list_all('snapshots/', {'server_id': server_id} if server_id else None)]
+    listed = client.list_all('snapshots/', {'server_id': server_id} if server_id else None)
+    snapshots = [check_snapshot(snap, ('GET', shown_path(client, 'snapshots/'))) for snap in listed]
     if server_id:
         snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
     return snapshots
@@ -263,9 +264,10 @@ def restore_snapshot(client, snapshot):
 def refuse_busy_server(server, refusal=None):
     """Raise server_busy when the server is restoring already, or when the API refused the restore (refusal)."""
     if server.get('status') == RESTORING or refusal is not None:
+        why = ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)'
         raise VpsorgApiError(
             'server %s cannot be restored now: its status is %s%s; wait until it is active or stopped, then run the restore again'
-            % (server.get('id'), server.get('status'), ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)'),
+            % (server.get('id'), server.get('status'), why),
             code='server_busy', status=getattr(refusal, 'status', None), method='POST', path=getattr(refusal, 'path', None))
 
 
