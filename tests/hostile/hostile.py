@@ -24,10 +24,12 @@ What the API answers is scripted, route by route, through its control endpoints 
                              before answering, as another run deleting a snapshot would do
     GET  /_hostile/log       {"requests": [{"port": "api"|"elsewhere", "method", "path", "authorization": bool}]}
     POST /_hostile/reset     forget the script and the log
+    POST /_hostile/stop      stop the script run of hostile.py
 
-Run it as a script (`hostile.py [--lifetime SECONDS]`): it prints the API's base URL, then the other
-port's origin, one per line, and stops by itself after --lifetime seconds (default 900). Tests in Python
-use HostileServer as a context manager.
+Run it as a script (`hostile.py [--lifetime SECONDS] [--url-file PATH]`): it prints the API's base URL, then
+the other port's origin, one per line (and writes them to PATH, which appears complete at once), and stops on
+POST /_hostile/stop or by itself after --lifetime seconds (default 900). Tests in Python use HostileServer as a
+context manager.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -36,6 +38,7 @@ __metaclass__ = type
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -62,6 +65,7 @@ class HostileServer(object):
         self.base_url = self.api_origin + '/api/v1'
         self.control_url = self.api_origin + '/_hostile'
         self.threads = []
+        self.stopping = threading.Event()
 
     def start(self):
         for server in (self.api, self.elsewhere):
@@ -175,6 +179,9 @@ def _make_server(hostile, port_name):
             if path == '/_hostile/reset' and self.command == 'POST':
                 hostile.script([])
                 return self._send(200, dict(JSON), b'{"ok": true}')
+            if path == '/_hostile/stop' and self.command == 'POST':
+                hostile.stopping.set()
+                return self._send(200, dict(JSON), b'{"ok": true}')
             if path == '/_hostile/log' and self.command == 'GET':
                 return self._send(200, dict(JSON), json.dumps({'requests': hostile.log()}).encode())
             return self._send(404, dict(JSON), b'{"detail": "no such control endpoint"}')
@@ -224,13 +231,18 @@ class _QuietServer(ThreadingHTTPServer):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--lifetime', type=float, default=900.0, help='stop after this many seconds (default: 900)')
+    parser.add_argument('--url-file', help='also write the two addresses to this file')
     args = parser.parse_args(argv)
     hostile = HostileServer().start()
-    print(hostile.base_url)
-    print(hostile.elsewhere_origin)
+    addresses = '%s\n%s\n' % (hostile.base_url, hostile.elsewhere_origin)
+    if args.url_file:
+        with open(args.url_file + '.tmp', 'w') as url_file:
+            url_file.write(addresses)
+        os.rename(args.url_file + '.tmp', args.url_file)
+    sys.stdout.write(addresses)
     sys.stdout.flush()
     try:
-        time.sleep(args.lifetime)
+        hostile.stopping.wait(args.lifetime)
     except KeyboardInterrupt:
         pass
     hostile.stop()
