@@ -16,6 +16,8 @@ options:
   api_url:
     description:
       - Base URL of the VPS.org API, including the C(/api/v1) path.
+      - Only C(http) or C(https), a host, an optional port and a path; a user name or password, a query
+        string, a fragment or C(.)/C(..) path segments are refused before any request.
       - If not set, the environment variable E(VPSORG_API_URL) is used, then E(VPS_API_URL).
       - Point it at the local emulator (C(tests/emulator/emulator.py)) to try playbooks offline.
     type: str
@@ -28,12 +30,16 @@ options:
     default: true
   api_timeout:
     description:
-      - Seconds to wait for each HTTP request before giving up on it.
+      - Seconds one attempt of an HTTP request may take in total, from connecting to the last byte of the
+        answer, before it is given up (also when the server sends its answer a byte at a time).
+      - From 1 to 3600.
+      - One request takes at most (O(api_retries) + 1) x O(api_timeout) seconds plus the waits between
+        attempts (at most 30 seconds each, or the server's C(Retry-After), capped at 120 seconds plus up to 10%).
     type: int
     default: 30
   api_retries:
     description:
-      - How many times a request is retried after HTTP 429, a 5xx answer or a connection error.
+      - How many times a request is retried after HTTP 429, a 5xx answer or a connection error; from 0 to 100.
       - Waits between retries grow exponentially with jitter and honour the C(Retry-After) header.
       - A create or restore that may already have reached the API is never blindly repeated; the
         snapshot list is read again first.

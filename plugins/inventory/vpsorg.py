@@ -71,7 +71,8 @@ options:
     default: true
   api_timeout:
     description:
-      - Seconds to wait for each HTTP request before giving up on it.
+      - Seconds one attempt of an HTTP request may take in total, from connecting to the last byte of the
+        answer (from 1 to 3600); see the modules' O(vpsorg.cloud.vpsorg_snapshot#module:api_timeout) for the bound of a request.
     type: int
     default: 30
   api_retries:

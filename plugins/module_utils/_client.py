@@ -14,6 +14,7 @@ contain the token. It knows nothing of snapshots (_snapshots.py) or fleets (_fle
 import email.utils
 import random
 import re
+import socket
 import threading
 import time
 import traceback
@@ -27,7 +28,10 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import CONFIG
 try:
     import requests
     from requests.exceptions import ConnectTimeout, SSLError, Timeout
-    from urllib3.exceptions import MaxRetryError, NewConnectionError
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+    from urllib3.exceptions import LocationParseError, MaxRetryError, NewConnectionError
+    from urllib3.util import parse_url
 
     HAS_REQUESTS = True
     REQUESTS_IMPORT_ERROR = None
@@ -42,8 +46,19 @@ DEFAULT_API_URL = 'https://admin.vps.org/api/v1'
 # DRF-style APIs cap page_size at their maximum, so asking for a large page only saves requests.
 PAGE_SIZE = 100
 MAX_PAGES = 10000
+# Passes over a list that other runs keep changing while it is read; each pass starts at the first page.
+LIST_PASSES = 5
+# The largest id the API can store (a signed 64-bit integer).
+MAX_ID = 2 ** 63 - 1
 # Never sleep longer than this for one Retry-After, whatever the server says.
 MAX_RETRY_AFTER = 120.0
+# An answer larger than this is not a page of snapshots: it is refused without being read to its end.
+MAX_ANSWER_BYTES = 10 * 1024 * 1024
+# What the API says in an error is shown on one line of at most this many characters.
+MAX_DETAIL_CHARS = 300
+# Sanity bounds of the connection options: beyond them a setting is a typo, not a wish.
+MAX_API_TIMEOUT = 3600
+MAX_API_RETRIES = 100
 REDACTED = '********'
 
 
@@ -56,12 +71,6 @@ def vpsorg_argument_spec():
         api_timeout=dict(type='int', default=30),
         api_retries=dict(type='int', default=5),
     )
-
-
-def _origin(url):
-    parts = urlsplit(url)
-    port = parts.port or {'http': 80, 'https': 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or '').lower(), port
 
 
 def _path_of(url):
@@ -127,6 +136,166 @@ def _never_reached_server(exc):
     return False
 
 
+# One attempt, one deadline -------------------------------------------------------------------------
+#
+# requests' timeout bounds each socket read, so a server that trickles a byte every few seconds never
+# times out. Each attempt therefore arms a watchdog: when api_timeout has passed, it shuts the attempt's
+# socket down, which ends whatever read or write is blocked on it.
+
+_attempt = threading.local()
+
+
+class _Watchdog:
+    """Shuts the connection of one attempt down once its deadline has passed."""
+
+    def __init__(self, seconds):
+        self.expired = False
+        self.connection = None
+        self._lock = threading.Lock()
+        self._done = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self):
+        _attempt.watchdog = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+        _attempt.watchdog = None
+
+    def watch(self, connection):
+        with self._lock:
+            self.connection = connection
+            expired = self.expired
+        if expired:
+            _shut_down(connection)
+
+    def _expire(self):
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            connection = self.connection
+        if connection is not None:
+            _shut_down(connection)
+
+
+def _shut_down(connection):
+    sock = getattr(connection, 'sock', None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except (OSError, ValueError):
+            pass  # already closed: nothing is blocked on it any more
+
+
+def _watched(connection_class):
+    class WatchedConnection(connection_class):
+        """A urllib3 connection that the current attempt's watchdog can shut down."""
+
+        def connect(self):
+            super().connect()
+            watchdog = getattr(_attempt, 'watchdog', None)
+            if watchdog is not None:
+                watchdog.watch(self)
+
+        def request(self, *args, **kwargs):
+            watchdog = getattr(_attempt, 'watchdog', None)
+            if watchdog is not None:
+                watchdog.watch(self)
+            return super().request(*args, **kwargs)
+
+    return WatchedConnection
+
+
+if HAS_REQUESTS:
+    class _WatchedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = _watched(HTTPConnection)
+
+    class _WatchedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = _watched(HTTPSConnection)
+
+    class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+        """The session's adapter: its connections obey the watchdog of the attempt that uses them."""
+
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            _use_watched_pools(self.poolmanager)
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+            _use_watched_pools(manager)
+            return manager
+
+
+def _use_watched_pools(manager):
+    manager.pool_classes_by_scheme = {'http': _WatchedHTTPPool, 'https': _WatchedHTTPSPool}
+
+
+def _read_body(response, limit=MAX_ANSWER_BYTES):
+    """The whole body of a streamed answer, or None when it is larger than limit (the rest is not read)."""
+    chunks = []
+    size = 0
+    for chunk in response.iter_content(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            return None
+        chunks.append(chunk)
+    return b''.join(chunks)
+
+
+# What the client lets into a URL ------------------------------------------------------------------
+
+# Backslashes, spaces, control and non-ASCII characters are where URL parsers disagree.
+_AMBIGUOUS_URL_CHARS = re.compile(r'[^\x21-\x7e]|\\')
+
+
+def _one_line(text, limit=MAX_DETAIL_CHARS):
+    """text on one line of at most limit characters, control characters shown as spaces."""
+    line = ' '.join(re.sub(r'[\x00-\x1f\x7f]', ' ', str(text)).split())
+    return line[:limit] + ('...' if len(line) > limit else '')
+
+
+def _lib_origin(url):
+    """(scheme, host, port, userinfo) as urllib3, which sends the request, reads url."""
+    parts = parse_url(url)
+    scheme = (parts.scheme or '').lower()
+    return scheme, (parts.host or '').lower(), parts.port or {'http': 80, 'https': 443}.get(scheme), parts.auth
+
+
+def _dot_segments(path):
+    return any(segment in ('.', '..') for segment in re.sub('%2e', '.', path, flags=re.IGNORECASE).split('/'))
+
+
+def _link_problem(link, api_origin, base_path):
+    """Why a next-page link must not be followed, or None; api_origin as _lib_origin gives it."""
+    if not isinstance(link, str):
+        return 'is not a string'
+    if _AMBIGUOUS_URL_CHARS.search(link):
+        return 'contains a backslash, a space, a control or a non-ASCII character'
+    try:
+        parts = urlsplit(link)
+        split_origin = (parts.scheme.lower(), (parts.hostname or '').lower(), parts.port)
+        lib_origin = _lib_origin(link)
+    except (ValueError, LocationParseError):
+        return 'is not a valid URL'
+    if '@' in parts.netloc or lib_origin[3]:
+        return 'carries user information'
+    if parts.scheme or parts.netloc:
+        # Both parsers must read the link as the API's own origin.
+        split_origin = (split_origin[0], split_origin[1].strip('[]'), split_origin[2] or {'http': 80, 'https': 443}.get(split_origin[0]))
+        if lib_origin[:3] != api_origin[:3] or split_origin != (api_origin[0], api_origin[1].strip('[]'), api_origin[2]):
+            return 'points to another host (%s://%s:%s)' % lib_origin[:3]
+    if not (parts.path == base_path or parts.path.startswith(base_path + '/')) or _dot_segments(parts.path):
+        return 'points outside the API path %s' % (base_path or '/')
+    return None
+
+
 class VpsorgClient:
     """A requests session bound to one API URL and token.
 
@@ -140,7 +309,10 @@ class VpsorgClient:
         self.timeout = timeout
         self.retries = retries
         self._sleep = sleep
-        self._origin = _origin(self.api_url)
+        # The origin as urllib3, which sends the requests, reads it; every request and next link is held to it.
+        self._lib_origin = _lib_origin(self.api_url)
+        self._base_path = urlsplit(self.api_url).path.rstrip('/')
+        self._origin_url = '%s://%s' % (urlsplit(self.api_url).scheme, urlsplit(self.api_url).netloc)
         self._pause_lock = threading.Lock()
         self._pause_until = 0.0
         # Passed with every request: a session-wide setting would lose to REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
@@ -153,7 +325,7 @@ class VpsorgClient:
             'User-Agent': 'vpsorg.cloud/%s (Ansible collection)' % COLLECTION_VERSION,
         })
         # Threads of a fleet run share this session: give the pool room for all of them.
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32)
+        adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=32)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
 
@@ -202,6 +374,7 @@ class VpsorgClient:
         method = method.upper()
         url = self.url(path)
         shown_path = _path_of(url)
+        self._check_destination(url, params, method, shown_path)
         repeatable = method in ('GET', 'HEAD', 'DELETE')
         attempt = 0
         while True:
@@ -209,30 +382,43 @@ class VpsorgClient:
             problem = None
             retry_after = None
             maybe_applied = False
+            watchdog = _Watchdog(self.timeout)
             try:
-                response = self.session.request(method, url, params=params, json=body, timeout=self.timeout, verify=self.verify)
-            except SSLError as exc:
-                raise VpsorgApiError(
-                    self.redact('%s %s failed: TLS certificate verification failed for %s (%s); '
-                                'use validate_certs: false only for a test API with a self-signed certificate'
-                                % (method, shown_path, self.api_url, _short_exception(exc))),
-                    code='tls_error', method=method, path=shown_path)
-            except Timeout as exc:
-                maybe_applied = not _never_reached_server(exc)
-                problem = VpsorgApiError(
-                    '%s %s failed: no answer within %s seconds (api_timeout)' % (method, shown_path, self.timeout),
-                    code='timeout', method=method, path=shown_path, maybe_applied=maybe_applied)
+                with watchdog:
+                    # No redirect is ever followed: the request carries the token, and a POST would turn into a GET.
+                    response = self.session.request(method, url, params=params, json=body, timeout=self.timeout, verify=self.verify,
+                                                    allow_redirects=False, stream=True)
+                    content = _read_body(response)
             except requests.exceptions.RequestException as exc:
                 maybe_applied = not _never_reached_server(exc)
-                problem = VpsorgApiError(
-                    self.redact('%s %s failed: cannot reach the API at %s: %s'
-                                % (method, shown_path, self.api_url, _short_exception(exc))),
-                    code='connection_error', method=method, path=shown_path, maybe_applied=maybe_applied)
+                if watchdog.expired or isinstance(exc, Timeout):
+                    problem = VpsorgApiError(
+                        '%s %s failed: no answer within %s seconds (api_timeout)' % (method, shown_path, self.timeout),
+                        code='timeout', method=method, path=shown_path, maybe_applied=maybe_applied)
+                elif isinstance(exc, SSLError):
+                    raise VpsorgApiError(
+                        self.redact('%s %s failed: TLS certificate verification failed for %s (%s); '
+                                    'use validate_certs: false only for a test API with a self-signed certificate'
+                                    % (method, shown_path, self.api_url, _short_exception(exc))),
+                        code='tls_error', method=method, path=shown_path)
+                else:
+                    problem = VpsorgApiError(
+                        self.redact('%s %s failed: cannot reach the API at %s: %s'
+                                    % (method, shown_path, self.api_url, _short_exception(exc))),
+                        code='connection_error', method=method, path=shown_path, maybe_applied=maybe_applied)
             else:
+                if content is None:
+                    raise VpsorgApiError('%s %s failed: HTTP %s with an answer larger than %d MB'
+                                         % (method, shown_path, response.status_code, MAX_ANSWER_BYTES // (1024 * 1024)),
+                                         code='bad_response', status=response.status_code, method=method, path=shown_path,
+                                         maybe_applied=not repeatable)
+                response._content = content  # pylint: disable=protected-access
+                if 300 <= response.status_code < 400:
+                    raise self._redirect_error(response, method, shown_path, repeatable)
                 if response.status_code < 400:
                     return self._decode(response, method, shown_path)
                 problem = VpsorgApiError(
-                    self.redact('%s %s failed: HTTP %s: %s' % (method, shown_path, response.status_code, describe_error_body(response))),
+                    self.redact('%s %s failed: HTTP %s: %s' % (method, shown_path, response.status_code, _one_line(describe_error_body(response)))),
                     status=response.status_code, method=method, path=shown_path,
                     maybe_applied=response.status_code >= 500)
                 if response.status_code == 429:
@@ -253,6 +439,28 @@ class VpsorgClient:
                 raise problem
             self._backoff(attempt, retry_after)
             attempt += 1
+
+    def _check_destination(self, url, params, method, shown_path):
+        """Refuse to send the token anywhere but the configured API, as requests and urllib3 read the URL."""
+        prepared = requests.models.PreparedRequest()
+        try:
+            prepared.prepare_url(url, params)
+            origin = _lib_origin(prepared.url)
+        except (requests.exceptions.RequestException, LocationParseError, ValueError):
+            origin = None
+        if origin != self._lib_origin[:3] + (None,) or _AMBIGUOUS_URL_CHARS.search(url):
+            raise VpsorgApiError('%s %s failed: refusing to send the API token to a URL outside %s'
+                                 % (method, _one_line(shown_path, 100), self.api_url), code='unsafe_link', method=method, path=shown_path)
+
+    def _redirect_error(self, response, method, shown_path, repeatable):
+        location = self.redact(_one_line(response.headers.get('Location') or '(no Location)', 200))
+        hint = ''
+        if self.api_url.startswith('http://') and location.startswith('https://'):
+            hint = '; the API wants HTTPS: set api_url to %s' % ('https://' + self.api_url[len('http://'):])
+        return VpsorgApiError(
+            '%s %s failed: HTTP %s redirect to %s: not followed, since the request carries the API token%s'
+            % (method, shown_path, response.status_code, location, hint),
+            code='redirect', status=response.status_code, method=method, path=shown_path, maybe_applied=not repeatable)
 
     def _decode(self, response, method, shown_path):
         if response.status_code == 204 or not response.content:
@@ -275,33 +483,96 @@ class VpsorgClient:
         return self.request('DELETE', path)
 
     def list_all(self, path, params=None):
-        """Every item of a DRF-paginated list, following `next` only to the API's own origin."""
+        """Every item of a DRF-paginated list, read again while other runs change it.
+
+        A `next` link is followed only by its path and query, on the configured API. When the list
+        changes while it is read (its count moves, or a later page is gone), it is read again from the
+        first page, at most LIST_PASSES times, and the items of every pass are kept (by id, the
+        freshest copy): an item that existed during the whole read is not lost to a page that shifted.
+        """
         query = dict(params or {})
         query.setdefault('page_size', PAGE_SIZE)
+        found = {}
+        for dummy in range(LIST_PASSES):
+            items, settled = self._read_pages(path, query)
+            for item in items:
+                found[item['id']] = item
+            if settled:
+                break
+        return list(found.values())
+
+    def _read_pages(self, path, query):
+        """One pass over the pages: (items, settled), settled false when the list changed during the pass."""
+        shown_path = _path_of(self.url(path))
         data = self.get(path, params=query)
+        first_count = data.get('count') if isinstance(data, dict) else None
         items = []
         seen = set()
         for dummy in range(MAX_PAGES):
-            if isinstance(data, list):
-                return items + data
-            if not isinstance(data, dict) or not isinstance(data.get('results'), list):
-                raise VpsorgApiError('GET %s failed: the answer is not a list of results' % _path_of(self.url(path)),
-                                     code='bad_response', method='GET', path=path)
-            items.extend(data['results'])
-            next_url = data.get('next')
-            if not next_url:
-                return items
-            if _origin(next_url) != self._origin:
-                # The token goes only to the configured API, never to a host named in an answer.
+            page = check_page(data, ('GET', shown_path))
+            items.extend(page['results'])
+            if page['count'] != first_count:
+                return items, False
+            if not page['next']:
+                return items, True
+            problem = _link_problem(page['next'], self._lib_origin, self._base_path)
+            if problem:
+                # The token goes only to the configured API, and only under its path.
                 raise VpsorgApiError(
-                    'GET %s failed: the API answered with a next-page link to another host (%s://%s:%s); '
-                    'refusing to send the API token there' % ((_path_of(self.url(path)),) + _origin(next_url)),
-                    code='unsafe_link', method='GET', path=path)
+                    'GET %s failed: the API answered with a next-page link that %s; refusing to send the API token there'
+                    % (shown_path, problem), code='unsafe_link', method='GET', path=shown_path)
+            parts = urlsplit(page['next'])
+            next_url = self._origin_url + parts.path + ('?' + parts.query if parts.query else '')
             if next_url in seen:
-                return items
+                return items, True
             seen.add(next_url)
-            data = self.get(next_url)
-        return items
+            try:
+                data = self.get(next_url)
+            except VpsorgApiError as exc:
+                if exc.status != 404:
+                    raise
+                return items, False  # the page vanished because items were deleted meanwhile: read again
+        return items, True
+
+
+def check_page(data, request):
+    """A list answer as dict(results, count, next), or VpsorgApiError(bad_response) naming what is wrong.
+
+    A bare JSON list counts as one page of results; every result must be an object with an integer id.
+    """
+    if isinstance(data, list):
+        data = dict(results=data, count=None, next=None)
+    if not isinstance(data, dict) or not isinstance(data.get('results'), list):
+        raise bad_response(request, 'the answer is not a list of results')
+    problem = None
+    if not all(isinstance(item, dict) for item in data['results']):
+        problem = 'a result that is not an object'
+    elif not all(is_id(item.get('id')) for item in data['results']):
+        problem = 'a result without an integer id'
+    elif data.get('count') is not None and not is_id(data['count'], 0):
+        problem = 'a count that is not a number'
+    elif data.get('next') is not None and not isinstance(data['next'], str):
+        problem = 'a next-page link that is not a string'
+    if problem:
+        raise bad_response(request, 'the answer has %s' % problem)
+    return dict(results=data['results'], count=data.get('count'), next=data.get('next'))
+
+
+def shown_path(client, path):
+    """The path of an API request as messages show it, say /api/v1/snapshots/."""
+    return _path_of(client.url(path))
+
+
+def bad_response(request, problem):
+    """VpsorgApiError(bad_response) for an answer to request, (method, shown path) or a line, that cannot be used."""
+    method, path = request if isinstance(request, tuple) else (None, None)
+    line = '%s %s' % (method, path) if method else request
+    return VpsorgApiError('%s failed: %s' % (line, problem), code='bad_response', method=method, path=path)
+
+
+def is_id(value, minimum=1):
+    """True for an integer the API can mean as an id (a JSON boolean is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_ID
 
 
 def _short_exception(exc):
@@ -333,16 +604,50 @@ def build_client(api_url, api_token, validate_certs=True, api_timeout=30, api_re
     if any(char.isspace() for char in api_token.strip()) or not all(32 < ord(char) < 127 for char in api_token.strip()):
         raise VpsorgApiError('api_token must be one word of printable ASCII characters', code='config_error')
     url = (api_url or '').strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ('http', 'https') or not parts.hostname:
-        raise VpsorgApiError("api_url must be an http:// or https:// URL such as %s, got '%s'"
-                             % (DEFAULT_API_URL, url.replace(api_token.strip(), REDACTED)), code='config_error')
-    try:
-        parts.port
-    except ValueError:
-        raise VpsorgApiError("api_url has an invalid port: '%s'" % url.replace(api_token.strip(), REDACTED), code='config_error')
-    if api_timeout is None or api_timeout <= 0:
-        raise VpsorgApiError('api_timeout must be a positive number of seconds, got %s' % api_timeout, code='config_error')
-    if api_retries is None or api_retries < 0:
-        raise VpsorgApiError('api_retries must be zero or more, got %s' % api_retries, code='config_error')
+    problem = api_url_problem(url)
+    if problem:
+        # The URL is shown without its user information, which may be a password.
+        shown = re.sub(r'//[^/?#]*@', '//%s@' % REDACTED, _one_line(url, 200)).replace(api_token.strip(), REDACTED)
+        raise VpsorgApiError(problem % shown, code='config_error')
+    problem = number_problem('api_timeout', api_timeout, 1, MAX_API_TIMEOUT) or number_problem('api_retries', api_retries, 0, MAX_API_RETRIES)
+    if problem:
+        raise VpsorgApiError(problem, code='config_error')
     return VpsorgClient(url, api_token.strip(), validate_certs=validate_certs, timeout=api_timeout, retries=api_retries)
+
+
+def api_url_problem(url):
+    """What is wrong with an api_url, as a line with %s for the URL, or None.
+
+    Only http or https, a host, an optional port and a plain path: no user information, query,
+    fragment or dot segments, and nothing that Python's and urllib3's URL parsers read differently.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # pylint: disable=pointless-statement
+    except ValueError:
+        return "api_url has an invalid port: '%s'"
+    if parts.scheme not in ('http', 'https') or not parts.hostname or _AMBIGUOUS_URL_CHARS.search(url):
+        return "api_url must be an http:// or https:// URL such as " + DEFAULT_API_URL + ", without spaces or backslashes, got '%s'"
+    if '@' in parts.netloc:
+        return "api_url must not contain a user name or password (the token goes in api_token), got '%s'"
+    if '?' in url or '#' in url:
+        return "api_url must not contain a query string or a fragment, got '%s'"
+    if _dot_segments(parts.path) or '//' in parts.path:
+        return "api_url must not contain '.', '..' or empty path segments, got '%s'"
+    try:
+        if _lib_origin(url)[:3] != (parts.scheme, parts.hostname.lower(), parts.port or {'http': 80, 'https': 443}[parts.scheme]):
+            return "api_url is read differently by the HTTP library, got '%s'"
+    except LocationParseError:
+        return "api_url is not a valid URL, got '%s'"
+    return None
+
+
+def number_problem(option, value, minimum, maximum):
+    """What is wrong with a whole-number option, or None (a boolean is not a number)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return '%s must be a whole number, got %s' % (option, _one_line(value, 40))
+    if value < minimum:
+        return '%s must be %s, got %s' % (option, 'zero or more' if minimum == 0 else 'a positive number of seconds', value)
+    if value > maximum:
+        return '%s must be at most %d, got %s' % (option, maximum, value)
+    return None

@@ -12,9 +12,10 @@ Private to vpsorg.cloud: may change without notice; other collections must not i
 import re
 import time
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import bad_response, is_id, shown_path
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
-    HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, INVALID_INPUT, NOT_FOUND, SNAPSHOT_FAILED, SNAPSHOT_GONE, SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR,
-    WAIT_TIMEOUT, VpsorgApiError)
+    HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, INVALID_INPUT, NOT_FOUND, SERVER_BUSY, SNAPSHOT_FAILED, SNAPSHOT_GONE,
+    SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR, WAIT_TIMEOUT, VpsorgApiError)
 
 SNAPSHOT_LIMIT = 5
 # \Z, not $: a name with a trailing newline must not pass.
@@ -38,16 +39,25 @@ def check_options(params, problems=()):
         shown = re.sub(r'[\x00-\x1f\x7f]', lambda char: '\\x%02x' % ord(char.group()), params['name'])
         problems.append("name '%s' is invalid: use only letters, digits, hyphens and underscores" % shown)
     for option in ('server_id', 'snapshot_id'):
-        if params.get(option) is not None and params[option] <= 0:
-            problems.append('%s must be a positive integer, got %s' % (option, params[option]))
+        if params.get(option) is not None and not is_id(params[option]):
+            problems.append('%s must be a positive integer, got %s' % (option, shown_id(params[option])))
     for option in ('server_ids', 'snapshot_ids'):
-        bad = [value for value in params.get(option) or [] if value is None or value <= 0]
+        bad = [value for value in params.get(option) or [] if not is_id(value)]
         if bad:
-            problems.append('%s must be positive integers, got %s' % (option, ', '.join(str(value) for value in bad)))
+            problems.append('%s must be positive integers, got %s' % (option, ', '.join(shown_id(value) for value in bad)))
     if params.get('wait_timeout') is not None and params['wait_timeout'] < 0:
         problems.append('wait_timeout must be zero or more seconds, got %s' % params['wait_timeout'])
     if problems + own:
         raise VpsorgApiError('; '.join(problems + own), code=INVALID_INPUT)
+
+
+def shown_id(value):
+    """An id option's value as the user wrote it: booleans and ids too large for the API say so."""
+    if isinstance(value, bool):
+        return '%s (a boolean)' % str(value).lower()
+    if isinstance(value, int) and value > 0:
+        return '%d (more than 2^63 - 1)' % value
+    return str(value)
 
 
 # Reading --------------------------------------------------------------------------------------
@@ -71,7 +81,8 @@ def describe(snapshots):
 
 def list_snapshots(client, server_id=None):
     """All snapshots of the account, or of one server (filtered by the API and again here)."""
-    snapshots = client.list_all('snapshots/', {'server_id': server_id} if server_id else None)
+    listed = client.list_all('snapshots/', {'server_id': server_id} if server_id else None)
+    snapshots = [check_snapshot(snap, ('GET', shown_path(client, 'snapshots/'))) for snap in listed]
     if server_id:
         snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
     return snapshots
@@ -79,7 +90,8 @@ def list_snapshots(client, server_id=None):
 
 def list_servers(client, **filters):
     """The account's servers; filters (status, location) are sent to the API."""
-    return client.list_all('servers/', dict((name, value) for name, value in filters.items() if value) or None)
+    servers = client.list_all('servers/', dict((name, value) for name, value in filters.items() if value) or None)
+    return [check_server(server, ('GET', shown_path(client, 'servers/'))) for server in servers]
 
 
 def server_missing(server_id, exc=None, quote=False):
@@ -95,11 +107,12 @@ def server_missing(server_id, exc=None, quote=False):
 
 def get_server(client, server_id):
     try:
-        return client.get('servers/%d/' % server_id)
+        server = client.get('servers/%d/' % server_id)
     except VpsorgApiError as exc:
         if exc.status == 404:
             raise server_missing(server_id, exc)
         raise
+    return check_server(server, ('GET', shown_path(client, 'servers/%d/' % server_id)), server_id)
 
 
 def server_summary(server):
@@ -154,7 +167,7 @@ def create_snapshot(client, server_id, name, description=None, known_ids=()):
         if adopted is None:
             raise
         created = adopted
-    created = dict(created)
+    created = dict(check_snapshot(created, ('POST', shown_path(client, 'snapshots/')), server_id, name))
     created.pop('message', None)
     return created
 
@@ -197,8 +210,13 @@ def delete_snapshot(client, snapshot_id):
 
 
 def restore_snapshot(client, snapshot):
-    """POST the restore; after a failure that may have applied it, a server already restoring counts as done."""
+    """POST the restore; after a failure that may have applied it, a server already restoring counts as done.
+
+    A server that is already restoring (say, a run interrupted after its restore was sent) gets no second
+    restore: that, and a 400 from the restore endpoint, fail with code server_busy naming the server's status.
+    """
     server_id = server_of(snapshot)
+    refuse_busy_server(get_server(client, server_id))
 
     def adopt_if_restoring():
         server = get_server(client, server_id) if server_id else None
@@ -206,7 +224,75 @@ def restore_snapshot(client, snapshot):
             return dict(status='success', snapshot=snapshot, server=server_summary(server))
         return None
 
-    return client.post('snapshots/%d/restore/' % snapshot['id'], recheck=adopt_if_restoring)
+    try:
+        answer = client.post('snapshots/%d/restore/' % snapshot['id'], recheck=adopt_if_restoring)
+    except VpsorgApiError as exc:
+        if exc.status != 400:
+            raise
+        refuse_busy_server(get_server(client, server_id), exc)
+        raise
+    return check_restore(answer, ('POST', shown_path(client, 'snapshots/%d/restore/' % snapshot['id'])))
+
+
+def refuse_busy_server(server, refusal=None):
+    """Raise server_busy when the server is restoring already, or when the API refused the restore (refusal)."""
+    if server.get('status') == RESTORING or refusal is not None:
+        why = ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)'
+        raise VpsorgApiError(
+            'server %s cannot be restored now: its status is %s%s; wait until it is active or stopped, then run the restore again'
+            % (server.get('id'), server.get('status'), why),
+            code=SERVER_BUSY, status=getattr(refusal, 'status', None), method='POST', path=getattr(refusal, 'path', None))
+
+
+# Answers are checked where they enter: anything else fails with one line and code bad_response.
+
+def snapshot_problem(snap):
+    """What makes an answer unusable as a snapshot object, or None."""
+    if not isinstance(snap, dict):
+        return 'is not a snapshot object'
+    if not is_id(snap.get('id')):
+        return 'has a snapshot without an integer id'
+    if not is_id(server_of(snap)):
+        return 'has snapshot %s without the integer id of its server' % snap['id']
+    wrong = [field for field, kinds in (('name', (str,)), ('status', (str,)), ('created_at', (str, type(None))), ('description', (str, type(None))))
+             if not isinstance(snap.get(field), kinds)]
+    if snap.get('size_mb') is not None and not is_id(snap['size_mb'], 0):
+        wrong.append('size_mb')
+    if wrong:
+        return 'has snapshot %s with a wrong type for %s' % (snap['id'], ', '.join(wrong))
+    return None
+
+
+def check_snapshot(answer, request, server_id=None, name=None):
+    """answer if it is a snapshot (of server_id, named name, when given), else VpsorgApiError(bad_response)."""
+    problem = snapshot_problem(answer)
+    if not problem and server_id is not None and server_of(answer) != server_id:
+        problem = 'is a snapshot of server %s, not of server %s' % (server_of(answer), server_id)
+    if not problem and name is not None and answer.get('name') != name:
+        problem = "is a snapshot named '%s', not '%s'" % (answer.get('name'), name)
+    if problem:
+        written = ' (the snapshot may have been created: list the server\'s snapshots before trying again)' if name is not None else ''
+        raise bad_response(request, 'the answer %s%s' % (problem[:300], written))
+    return answer
+
+
+def check_server(server, request, server_id=None):
+    """server if it is a server object (with that id, when given), else VpsorgApiError(bad_response)."""
+    problem = None
+    if not isinstance(server, dict) or not is_id(server.get('id')):
+        problem = 'is not a server object with an integer id'
+    elif server_id is not None and server['id'] != server_id:
+        problem = 'is server %s, not server %s' % (server['id'], server_id)
+    if problem:
+        raise bad_response(request, 'the answer %s' % problem)
+    return server
+
+
+def check_restore(answer, request):
+    """The restore endpoint's answer if it is an object (whose server, if any, is an object), else bad_response."""
+    if not isinstance(answer, dict) or not isinstance(answer.get('server', {}), dict):
+        raise bad_response(request, 'the answer is not a restore object (the restore may have started: check the server)')
+    return answer
 
 
 # Waiting --------------------------------------------------------------------------------------
