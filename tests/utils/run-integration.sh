@@ -44,7 +44,7 @@ if problems:
 PYTHON
   { cat "$INTEGRATION_LIVE_CONFIG"; echo; echo "vpsorg_test_prefix: $prefix"; } >"$config"
   echo "== integration-live: snapshots named ${prefix}* on the configured servers, deleted again by each target"
-  echo "== on the real API every snapshot takes minutes: expect about an hour (see tests/integration/README.md)"
+  echo "== on the real API every snapshot takes minutes: expect hours, mostly waiting (see tests/integration/README.md)"
   cd "$stage"
   # shellcheck disable=SC2086 # the flags are several words on purpose
   ansible-test integration ${ANSIBLE_TEST_FLAGS:---venv --color no} --python "$python_version" "$@"
