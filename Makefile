@@ -76,6 +76,16 @@ units: $(VENV)/.installed stage
 integration: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH tests/utils/run-integration.sh $(STAGE) 3.11 $(INTEGRATION_TARGETS)
 
+# The same targets against the API that INTEGRATION_CONFIG names (the real one included): tests/integration/README.md.
+INTEGRATION_CONFIG ?= tests/integration/integration_config.yml
+.PHONY: integration-live live-selftest
+integration-live: $(VENV)/.installed stage
+	PATH=$(BIN):$$PATH INTEGRATION_LIVE_CONFIG=$(abspath $(INTEGRATION_CONFIG)) tests/utils/run-integration.sh $(STAGE) 3.11 $(INTEGRATION_TARGETS)
+
+# make integration-live against a second, independent API implementation (tests/live/second_api.py).
+live-selftest: $(VENV)/.installed
+	$(BIN)/pytest -q -p no:cacheprovider tests/live
+
 test-newest: $(VENV313)/.installed
 	tests/utils/stage.sh $(TMP)/collections313 >/dev/null
 	cd $(TMP)/collections313/ansible_collections/vpsorg/cloud && PATH=$(BIN313):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.13

@@ -20,7 +20,7 @@ else
   echo "== python3.13 not found: the newest ansible-core is skipped"
 fi
 
-for phase in emulator-tests sanity units integration integration-os lint docs changelog build; do
+for phase in emulator-tests sanity units integration integration-os live-selftest lint docs changelog build; do
   phase_started=$SECONDS
   echo "== $phase (ansible-core 2.19, Python 3.11)"
   "$make_cmd" --no-print-directory "$phase"
