@@ -30,6 +30,9 @@ help:
 	@echo "make sanity | units | integration | emulator-tests | lint | docs | changelog | build"
 	@echo "make test-newest  integration and units on the newest ansible-core with python3.13"
 	@echo "make bench        benchmarks (not part of make test)"
+	@echo "make test-2.20 | sanity-newest   the version matrix: ansible-core 2.20 (python3.12), sanity on the newest"
+	@echo "make importer     galaxy-importer (Galaxy and Automation Hub checks) on the tarball of make build"
+	@echo "make release VERSION=X.Y.Z   the release cut: version in galaxy.yml, CHANGELOG.md from the fragments"
 
 # --- setup -------------------------------------------------------------------------------
 
@@ -96,6 +99,7 @@ build: $(VENV)/.installed
 	PATH=$(BIN):$$PATH ansible-galaxy collection build --output-path $(TMP)/dist . >/dev/null
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(TMP)/installed ansible-galaxy collection install --force $(TMP)/dist/vpsorg-cloud-*.tar.gz -p $(TMP)/installed >/dev/null
 	tests/utils/smoke-installed.sh $(BIN) $(TMP)/installed
+	$(BIN)/python tests/utils/check-tarball.py $(TMP)/dist/vpsorg-cloud-*.tar.gz tests/utils/tarball-allowlist.txt
 
 # --- running things ----------------------------------------------------------------------------
 
@@ -108,6 +112,52 @@ demo: $(VENV)/.installed stage
 
 bench: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH $(BIN)/python bench/run.py
+
+# --- release 1.0.0 (issue 15): the version matrix, the tarball as Galaxy and Automation Hub see it, the cut ------------
+
+# ansible-core 2.20 runs with python3.12 (found like python3.13 above); 2.19 (.venv) and 2.21 (.venv313) bracket it.
+PY312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do "$$p" -c '' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV312 := .venv312
+BIN312 := $(CURDIR)/$(VENV312)/bin
+IMPORTER_VENV := $(TMP)/importer-venv
+
+$(VENV312)/.installed: tests/requirements-2.20.txt
+	$(PY312) -m venv $(VENV312)
+	$(BIN312)/python -m pip install -q --upgrade pip
+	$(BIN312)/python -m pip install -q -r tests/requirements-2.20.txt
+	tests/utils/install-get-pip.sh $(BIN312)/python
+	touch $@
+
+$(IMPORTER_VENV)/.installed: tests/requirements-importer.txt
+	$(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(IMPORTER_VENV)/bin/python -m pip install -q -r tests/requirements-importer.txt
+	touch $@
+
+.PHONY: test-2.20 sanity-newest importer release
+# Sanity and units on ansible-core 2.20 (python3.12), each in its own staged copy so it can run beside the others.
+test-2.20: $(VENV312)/.installed shellcheck
+	tests/utils/stage.sh $(TMP)/collections312 >/dev/null
+	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.12
+	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.12
+
+# Sanity on the newest ansible-core (python3.13); `make test-newest` runs its units and integration.
+sanity-newest: $(VENV313)/.installed shellcheck
+	tests/utils/stage.sh $(TMP)/collections313s >/dev/null
+	cd $(TMP)/collections313s/ansible_collections/vpsorg/cloud && PATH=$(BIN313):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.13
+
+# galaxy-importer on the tarball that `make build` left in .tmp/dist (run `make build` first).
+importer: $(IMPORTER_VENV)/.installed
+	tests/utils/run-importer.sh $(IMPORTER_VENV) $(TMP)
+
+# The release cut: `make release VERSION=1.0.0` sets galaxy.yml's version, turns the fragments into
+# changelogs/changelog.yaml and CHANGELOG.md (antsibull-changelog release), and lints the result. Commit what it changes.
+release: $(VENV)/.installed
+	@[[ "$(VERSION)" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "usage: make release VERSION=X.Y.Z" >&2; exit 2; }
+	sed -i -E 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	PATH=$(BIN):$$PATH antsibull-changelog release --version $(VERSION) --reload-plugins
+	PATH=$(BIN):$$PATH antsibull-changelog lint
+	@echo "released $(VERSION): review and commit galaxy.yml, changelogs/ and CHANGELOG.md, then run make build importer"
 
 .PHONY: clean
 clean:

@@ -840,7 +840,8 @@ def write_performance_doc(sections, profile, machine, elapsed):
         'how much CPU other processes took while it ran, and wall times (unlike the request counts) move with it.'
         % (FORKS, profile['snapshot_seconds'], FLOOR_REPEATS),
         '',
-        'Run it: `make bench` (full run, rewrites this page), `.venv/bin/python bench/run.py --quick` (small N, T = 2 s, prints only), '
+        'Run it in a checkout of the repository (the benchmarks are not in the collection tarball): '
+        '`make bench` (full run, rewrites this page), `.venv/bin/python bench/run.py --quick` (small N, T = 2 s, prints only), '
         '`--only NAME` (one of %s), `--wait-for-idle MINUTES` (wait for a quiet machine before each benchmark), `--keep` (keep the '
         'generated playbooks, inventories and logs under `.tmp/`). Each ansible-playbook run has a hard timeout of %d s.'
         % (', '.join(BENCHMARKS), profile['timeout']),
