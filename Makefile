@@ -100,6 +100,7 @@ build: $(VENV)/.installed
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(TMP)/installed ansible-galaxy collection install --force $(TMP)/dist/vpsorg-cloud-*.tar.gz -p $(TMP)/installed >/dev/null
 	tests/utils/smoke-installed.sh $(BIN) $(TMP)/installed
 	$(BIN)/python tests/utils/check-tarball.py $(TMP)/dist/vpsorg-cloud-*.tar.gz tests/utils/tarball-allowlist.txt
+	$(BIN)/python tests/utils/check-readme.py .
 
 # --- running things ----------------------------------------------------------------------------
 
