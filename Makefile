@@ -64,7 +64,7 @@ stage:
 
 .PHONY: test sanity units integration emulator-tests lint docs changelog build test-newest
 test: setup
-	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)"
+	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)" "$(PY312)"
 
 emulator-tests: $(VENV)/.installed
 	$(BIN)/pytest -q -p no:cacheprovider tests/emulator
@@ -135,7 +135,13 @@ $(IMPORTER_VENV)/.installed: tests/requirements-importer.txt
 	$(IMPORTER_VENV)/bin/python -m pip install -q -r tests/requirements-importer.txt
 	touch $@
 
-.PHONY: test-2.20 sanity-newest importer release
+.PHONY: test-2.20 sanity-newest integration-oldest importer release
+# Integration on ansible-core 2.19 in its own staged copy, so that `make test` runs it beside sanity and units.
+integration-oldest: $(VENV)/.installed
+	tests/utils/stage.sh $(TMP)/collections-int >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(TMP)/collections-int PATH=$(BIN):$$PATH \
+		tests/utils/run-integration.sh $(TMP)/collections-int/ansible_collections/vpsorg/cloud 3.11 $(INTEGRATION_TARGETS)
+
 # Sanity and units on ansible-core 2.20 (python3.12), each in its own staged copy so it can run beside the others.
 test-2.20: $(VENV312)/.installed shellcheck
 	tests/utils/stage.sh $(TMP)/collections312 >/dev/null

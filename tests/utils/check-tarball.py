@@ -36,7 +36,7 @@ def main(tarball, allowlist):
         changelog = tar.extractfile('changelogs/changelog.yaml').read().decode('utf-8')
         released = not re.search(r'^releases:\s*\{\}\s*$', changelog, re.M)
         for member in members:
-            if not any(fnmatch.fnmatchcase(member.name, pattern) for pattern, _ in patterns):
+            if not any(fnmatch.fnmatchcase(member.name, entry[0]) for entry in patterns):
                 problems.append('not in the allowlist: %s' % member.name)
             data = tar.extractfile(member).read()
             if b'\0' in data:

@@ -18,11 +18,13 @@ if [ "${version%%.*}" -lt 1 ]; then
   echo "galaxy-importer: version $version is before 1.0.0, so Automation Hub's require-1.0.0 check is off until the release cut"
 fi
 work=$tmp/importer
+# As on Galaxy: no other copy of the collection (the Makefile exports the staged one) for ansible-lint to find.
+unset ANSIBLE_COLLECTIONS_PATH ANSIBLE_COLLECTIONS_PATHS
 # The importer writes importer_result.json into its working directory: run it in $work.
 rm -rf "$work" && mkdir -p "$work/tmp"
 log=$work/importer.log
 status=0
-PATH=$venv/bin:$PATH \
+(cd "$work" && PATH=$venv/bin:$PATH \
   GALAXY_IMPORTER_REQUIRE_V1_OR_GREATER=$require_v1 \
   GALAXY_IMPORTER_CHECK_REQUIRED_TAGS=true \
   GALAXY_IMPORTER_RUN_ANSIBLE_DOC=true \
@@ -31,7 +33,7 @@ PATH=$venv/bin:$PATH \
   GALAXY_IMPORTER_TMP_ROOT_DIR=$work/tmp \
   GALAXY_IMPORTER_ANSIBLE_LOCAL_TMP=$work/tmp/ansible \
   ANSIBLE_HOME=$work/ansible-home \
-  timeout 600 bash -c 'cd "$1" && exec "$2" -m galaxy_importer.main "$3"' _ "$work" "$venv/bin/python" "$tarball" >"$log" 2>&1 || status=$?
+  timeout 600 "$venv/bin/python" -m galaxy_importer.main "$tarball") >"$log" 2>&1 || status=$?
 problems=$(grep -E '^(WARNING|ERROR)' "$log" || true)
 if [ "$status" -ne 0 ] || [ -n "$problems" ]; then
   cat "$log"
