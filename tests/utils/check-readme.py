@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check README.md's links as Galaxy shows them: every link is an absolute http(s) URL (Galaxy breaks relative
 ones and anchors), and every link into the repository (galaxy.yml's `repository`, which holds `documentation`) names a file
 or folder that exists in this checkout (CHANGELOG.md may wait for the first release cut).

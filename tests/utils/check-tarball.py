@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Check a built collection tarball against tests/utils/tarball-allowlist.txt.
 
 Fails when the tarball holds a file that matches no allowed pattern, lacks a required file, or ships a text file
