@@ -162,6 +162,8 @@ importer: $(IMPORTER_VENV)/.installed
 release: $(VENV)/.installed
 	@[[ "$(VERSION)" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "usage: make release VERSION=X.Y.Z" >&2; exit 2; }
 	sed -i -E 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	@# While the client still spells its version out (User-Agent), keep it equal to galaxy.yml's.
+	grep -rlE "^COLLECTION_VERSION = '[0-9.]+'" plugins/module_utils | xargs -r sed -i -E "s/^COLLECTION_VERSION = '[0-9.]+'/COLLECTION_VERSION = '$(VERSION)'/"
 	PATH=$(BIN):$$PATH antsibull-changelog release --version $(VERSION) --reload-plugins
 	PATH=$(BIN):$$PATH antsibull-changelog lint
 	@echo "released $(VERSION): review and commit galaxy.yml, changelogs/ and CHANGELOG.md, then run make build importer"
