@@ -135,7 +135,10 @@ $(IMPORTER_VENV)/.installed: tests/requirements-importer.txt
 	$(IMPORTER_VENV)/bin/python -m pip install -q -r tests/requirements-importer.txt
 	touch $@
 
-.PHONY: test-2.20 sanity-newest integration-oldest importer release
+.PHONY: test-2.20 sanity-newest integration-oldest importer release matrix-venvs
+# Every venv of the version matrix, made before `make test` starts its lanes, so no two lanes build one at once.
+matrix-venvs: $(VENV)/.installed $(IMPORTER_VENV)/.installed $(if $(PY313),$(VENV313)/.installed) $(if $(PY312),$(VENV312)/.installed)
+
 # Integration on ansible-core 2.19 in its own staged copy, so that `make test` runs it beside sanity and units.
 integration-oldest: $(VENV)/.installed
 	tests/utils/stage.sh $(TMP)/collections-int >/dev/null

@@ -32,6 +32,11 @@ else
   echo "== python3.12 not found: ansible-core 2.20 is skipped"
 fi
 
+phase_started=$SECONDS
+echo "== matrix-venvs (every virtualenv, before the lanes share them)"
+"$make_cmd" --no-print-directory matrix-venvs
+echo "== matrix-venvs passed in $((SECONDS - phase_started)) s"
+
 declare -A lane_pid=()
 stop_lanes() {
   local pid
