@@ -31,6 +31,9 @@ help:
 	@echo "make test-newest  integration and units on the newest ansible-core with python3.13"
 	@echo "make integration-os  the role's built-in apt upgrade on a real Debian root (root needed)"
 	@echo "make bench        benchmarks (not part of make test)"
+	@echo "make test-2.20 | sanity-newest   the version matrix: ansible-core 2.20 (python3.12), sanity on the newest"
+	@echo "make importer     galaxy-importer (Galaxy and Automation Hub checks) on the tarball of make build"
+	@echo "make release VERSION=X.Y.Z   the release cut: version in galaxy.yml, CHANGELOG.md from the fragments"
 
 # --- setup -------------------------------------------------------------------------------
 
@@ -62,7 +65,7 @@ stage:
 
 .PHONY: test sanity units integration emulator-tests lint docs changelog build test-newest
 test: setup
-	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)"
+	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)" "$(PY312)"
 
 emulator-tests: $(VENV)/.installed
 	$(BIN)/pytest -q -p no:cacheprovider tests/emulator
@@ -107,6 +110,8 @@ build: $(VENV)/.installed
 	PATH=$(BIN):$$PATH ansible-galaxy collection build --output-path $(TMP)/dist . >/dev/null
 	PATH=$(BIN):$$PATH ANSIBLE_COLLECTIONS_PATH=$(TMP)/installed ansible-galaxy collection install --force $(TMP)/dist/vpsorg-cloud-*.tar.gz -p $(TMP)/installed >/dev/null
 	tests/utils/smoke-installed.sh $(BIN) $(TMP)/installed
+	$(BIN)/python tests/utils/check-tarball.py $(TMP)/dist/vpsorg-cloud-*.tar.gz tests/utils/tarball-allowlist.txt
+	$(BIN)/python tests/utils/check-readme.py .
 
 # AWX / Automation Platform (docs/awx.md): fleet_snapshot under ansible-runner, job slicing, ansible-builder create.
 # AWX_SLICING_ROUNDS (default 8) repeats the 4-slice job, whose listing race shows only in some rounds.
@@ -134,6 +139,63 @@ demo: $(VENV)/.installed stage
 # emulator's harness from the staged collection (ansible_collections.vpsorg.cloud.tests.emulator).
 bench: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH PYTHONPATH=$(STAGE_ROOT) $(BIN)/python -m bench $(BENCH_ARGS)
+
+# --- release 1.0.0 (issue 15): the version matrix, the tarball as Galaxy and Automation Hub see it, the cut ------------
+
+# ansible-core 2.20 runs with python3.12 (found like python3.13 above); 2.19 (.venv) and 2.21 (.venv313) bracket it.
+PY312 ?= $(shell for p in python3.12 $$HOME/.pyenv/versions/3.12*/bin/python3.12; do "$$p" -c '' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+VENV312 := .venv312
+BIN312 := $(CURDIR)/$(VENV312)/bin
+IMPORTER_VENV := $(TMP)/importer-venv
+
+$(VENV312)/.installed: tests/requirements-2.20.txt
+	$(PY312) -m venv $(VENV312)
+	$(BIN312)/python -m pip install -q --upgrade pip
+	$(BIN312)/python -m pip install -q -r tests/requirements-2.20.txt
+	tests/utils/install-get-pip.sh $(BIN312)/python
+	touch $@
+
+$(IMPORTER_VENV)/.installed: tests/requirements-importer.txt
+	$(PYTHON) -m venv $(IMPORTER_VENV)
+	$(IMPORTER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(IMPORTER_VENV)/bin/python -m pip install -q -r tests/requirements-importer.txt
+	touch $@
+
+.PHONY: test-2.20 sanity-newest integration-oldest importer release matrix-venvs
+# Every venv of the version matrix, made before `make test` starts its lanes, so no two lanes build one at once.
+matrix-venvs: $(VENV)/.installed $(IMPORTER_VENV)/.installed $(if $(PY313),$(VENV313)/.installed) $(if $(PY312),$(VENV312)/.installed)
+
+# Integration on ansible-core 2.19 in its own staged copy, so that `make test` runs it beside sanity and units.
+integration-oldest: $(VENV)/.installed
+	tests/utils/stage.sh $(TMP)/collections-int >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(TMP)/collections-int PATH=$(BIN):$$PATH \
+		tests/utils/run-integration.sh $(TMP)/collections-int/ansible_collections/vpsorg/cloud 3.11 $(INTEGRATION_TARGETS)
+
+# Sanity and units on ansible-core 2.20 (python3.12), each in its own staged copy so it can run beside the others.
+test-2.20: $(VENV312)/.installed shellcheck
+	tests/utils/stage.sh $(TMP)/collections312 >/dev/null
+	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.12
+	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.12
+
+# Sanity on the newest ansible-core (python3.13); `make test-newest` runs its units and integration.
+sanity-newest: $(VENV313)/.installed shellcheck
+	tests/utils/stage.sh $(TMP)/collections313s >/dev/null
+	cd $(TMP)/collections313s/ansible_collections/vpsorg/cloud && PATH=$(BIN313):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.13
+
+# galaxy-importer on the tarball that `make build` left in .tmp/dist (run `make build` first).
+importer: $(IMPORTER_VENV)/.installed
+	tests/utils/run-importer.sh $(IMPORTER_VENV) $(TMP)
+
+# The release cut: `make release VERSION=1.0.0` sets galaxy.yml's version, turns the fragments into
+# changelogs/changelog.yaml and CHANGELOG.md (antsibull-changelog release), and lints the result. Commit what it changes.
+release: $(VENV)/.installed
+	@[[ "$(VERSION)" =~ ^[0-9]+\.[0-9]+\.[0-9]+$$ ]] || { echo "usage: make release VERSION=X.Y.Z" >&2; exit 2; }
+	sed -i -E 's/^version: .*/version: $(VERSION)/' galaxy.yml
+	@# While the client still spells its version out (User-Agent), keep it equal to galaxy.yml's.
+	grep -rlE "^COLLECTION_VERSION = '[0-9.]+'" plugins/module_utils | xargs -r sed -i -E "s/^COLLECTION_VERSION = '[0-9.]+'/COLLECTION_VERSION = '$(VERSION)'/"
+	PATH=$(BIN):$$PATH antsibull-changelog release --version $(VERSION) --reload-plugins
+	PATH=$(BIN):$$PATH antsibull-changelog lint
+	@echo "released $(VERSION): review and commit galaxy.yml, changelogs/ and CHANGELOG.md, then run make build importer"
 
 .PHONY: clean
 clean:

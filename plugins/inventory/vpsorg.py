@@ -5,7 +5,7 @@
 DOCUMENTATION = r"""
 name: vpsorg
 short_description: VPS.org servers as an Ansible inventory
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Reads the servers of a VPS.org account from C(GET /api/v1/servers/) (every page) and adds one
     host per server, with the server's details as host variables and C(ansible_host) set to its

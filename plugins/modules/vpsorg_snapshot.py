@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: vpsorg_snapshot
 short_description: Create, delete and restore VPS.org server snapshots
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Ensures a named snapshot of a VPS.org server exists (O(state=present)), is deleted
     (O(state=absent)), or restores a server from a snapshot (O(state=restored)).
@@ -93,6 +93,9 @@ notes:
     (the P(vpsorg.cloud.safe_upgrade#role) role does).
 seealso:
   - module: vpsorg.cloud.vpsorg_snapshot_info
+  - name: VPS.org Snapshots API reference
+    description: The REST API this module wraps (list, create, restore and delete snapshots; 5 per server).
+    link: https://vps.org
 """
 
 EXAMPLES = r"""

@@ -6,7 +6,7 @@
 DOCUMENTATION = r"""
 module: vpsorg_snapshot_info
 short_description: List VPS.org server snapshots, and wait for them to complete
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the snapshots of a VPS.org account, newest first, optionally filtered by server, name, ids and status.
   - Every page of the API's list is read, so the result is complete however many snapshots there are.
@@ -23,8 +23,8 @@ attributes:
     support: full
     description: The module only reads, so it runs the same in check mode, waiting included.
   diff_mode:
-    support: none
-    description: The module changes nothing, so there is no diff.
+    support: N/A
+    description: The module only reads and changes nothing, so there is nothing to diff.
   action_group:
     description: Use C(group/vpsorg.cloud.vpsorg) in C(module_defaults) to set the connection options once.
     support: full
@@ -75,6 +75,9 @@ notes:
     so a long wait costs a few dozen list requests.
 seealso:
   - module: vpsorg.cloud.vpsorg_snapshot
+  - name: VPS.org Snapshots API reference
+    description: The REST API this module reads (list snapshots, with pagination).
+    link: https://vps.org
 """
 
 EXAMPLES = r"""
