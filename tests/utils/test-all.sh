@@ -16,7 +16,7 @@ mkdir -p "$tmp"
 started=$SECONDS
 
 # Mostly waiting: started first, each in the background, logs in $tmp/lane-<name>.log.
-background_phases=(integration-oldest)
+background_phases=(integration-oldest awx integration-os live-selftest)
 # Keeps a core busy: run here one after another while the background lanes wait.
 foreground_phases=(emulator-tests sanity units lint docs changelog build importer)
 
@@ -47,11 +47,12 @@ trap stop_lanes EXIT
 for phase in "${background_phases[@]}"; do
   log=$tmp/lane-$phase.log
   echo "== $phase: in the background, log in $log"
-  # Its own process group, so that stopping the lane stops everything it started. The single quotes are for the
-  # inner shell, which gets the make command and the phase as $1 and $2.
+  # Its own process group, so that stopping the lane stops everything it started, and its own STAGE_ROOT, so that
+  # the foreground phases, which stage the collection anew, never pull the copy it runs from out from under it.
+  # The single quotes are for the inner shell, which gets the make command, the phase and the stage as $1 to $3.
   # shellcheck disable=SC2016
-  setsid bash -c 'started=$SECONDS; "$1" --no-print-directory "$2" && echo "== $2 passed in $((SECONDS - started)) s"' \
-    _ "$make_cmd" "$phase" >"$log" 2>&1 &
+  setsid bash -c 'started=$SECONDS; "$1" --no-print-directory "$2" STAGE_ROOT="$3" && echo "== $2 passed in $((SECONDS - started)) s"' \
+    _ "$make_cmd" "$phase" "$tmp/stage-$phase" >"$log" 2>&1 &
   lane_pid[$phase]=$!
 done
 
