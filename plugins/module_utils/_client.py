@@ -427,7 +427,8 @@ class VpsorgClient:
                 if response.status_code < 400:
                     return self._decode(response, method, shown_path)
                 problem = VpsorgApiError(
-                    '%s %s failed: HTTP %s: %s' % (method, shown_path, response.status_code, _one_line(self.redact(describe_error_body(response, self.redact)))),
+                    '%s %s failed: HTTP %s: %s'
+                    % (method, shown_path, response.status_code, _one_line(self.redact(describe_error_body(response, self.redact)))),
                     status=response.status_code, method=method, path=shown_path,
                     maybe_applied=response.status_code >= 500)
                 if response.status_code == 429:
