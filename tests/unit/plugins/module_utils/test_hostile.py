@@ -344,8 +344,8 @@ def test_a_restore_whose_answer_was_lost_is_not_sent_again_once_the_server_stopp
     """The API stops a server before restoring it: after a 502 that had applied the restore, the server reads
     stopped (it was active), which proves the restore was taken. A second POST would be refused, or worse."""
     hostile.script([
-        dict(method='GET', path='/api/v1/servers/12345/', sequence=[dict(id=12345, name='web-01', status='active'),
-                                                                   dict(id=12345, name='web-01', status='stopped')]),
+        dict(method='GET', path='/api/v1/servers/12345/',
+             sequence=[dict(id=12345, name='web-01', status='active'), dict(id=12345, name='web-01', status='stopped')]),
         dict(method='POST', path='/api/v1/snapshots/801/restore/', status=502, body='<html><title>502 Bad Gateway</title></html>'),
     ])
     answer = restore_snapshot(client_for(hostile, retries=3), snap(801))
