@@ -89,11 +89,15 @@ integration-live: $(VENV)/.installed stage
 live-selftest: $(VENV)/.installed
 	$(BIN)/pytest -q -p no:cacheprovider tests/live
 
-test-newest: $(VENV313)/.installed
-	tests/utils/stage.sh $(TMP)/collections313 >/dev/null
-	cd $(TMP)/collections313/ansible_collections/vpsorg/cloud && PATH=$(BIN313):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.13
-	ANSIBLE_COLLECTIONS_PATH=$(TMP)/collections313 PATH=$(BIN313):$$PATH \
-		tests/utils/run-integration.sh $(TMP)/collections313/ansible_collections/vpsorg/cloud 3.13 $(INTEGRATION_TARGETS)
+# The newest ansible-core (python3.13): units and integration. `make test` runs the two as separate lanes.
+.PHONY: units-newest integration-newest
+test-newest: units-newest integration-newest
+
+units-newest: $(VENV313)/.installed stage
+	cd $(STAGE) && PATH=$(BIN313):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.13
+
+integration-newest: $(VENV313)/.installed stage
+	PATH=$(BIN313):$$PATH tests/utils/run-integration.sh $(STAGE) 3.13 $(INTEGRATION_TARGETS)
 
 lint: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH ansible-lint --offline -q
@@ -161,15 +165,9 @@ $(IMPORTER_VENV)/.installed: tests/requirements-importer.txt
 	$(IMPORTER_VENV)/bin/python -m pip install -q -r tests/requirements-importer.txt
 	touch $@
 
-.PHONY: test-2.20 sanity-newest integration-oldest importer release matrix-venvs
+.PHONY: test-2.20 sanity-newest importer release matrix-venvs
 # Every venv of the version matrix, made before `make test` starts its lanes, so no two lanes build one at once.
 matrix-venvs: $(VENV)/.installed $(IMPORTER_VENV)/.installed $(if $(PY313),$(VENV313)/.installed) $(if $(PY312),$(VENV312)/.installed)
-
-# Integration on ansible-core 2.19 in its own staged copy, so that `make test` runs it beside sanity and units.
-integration-oldest: $(VENV)/.installed
-	tests/utils/stage.sh $(TMP)/collections-int >/dev/null
-	ANSIBLE_COLLECTIONS_PATH=$(TMP)/collections-int PATH=$(BIN):$$PATH \
-		tests/utils/run-integration.sh $(TMP)/collections-int/ansible_collections/vpsorg/cloud 3.11 $(INTEGRATION_TARGETS)
 
 # Sanity and units on ansible-core 2.20 (python3.12), each in its own staged copy so it can run beside the others.
 test-2.20: $(VENV312)/.installed shellcheck

@@ -6,7 +6,7 @@
 # The version matrix: ansible-core 2.19 (Python 3.11) runs every check; 2.20 (Python 3.12) sanity and units;
 # the newest (2.21, Python 3.13) sanity, units and integration. Each phase prints how long it took.
 # To add a phase: a make target that needs nothing from the others (and stages its own copy if it runs
-# ansible-test), then its name in one of the two lists below.
+# ansible-test), then its name in one of the two lists below. A new integration target goes into one of the groups.
 set -euo pipefail
 make_cmd=${MAKE:-make}
 tmp=$1
@@ -15,14 +15,37 @@ py312=${3:-}
 mkdir -p "$tmp"
 started=$SECONDS
 
+# Integration runs as two lanes per ansible-core version, each with one of these groups of targets (about equal in
+# length), so that the waits of one lane (the emulator's snapshot and restore clocks) leave the CPU to the others.
+integration_groups=("reliability inventory_vpsorg hostile_api vpsorg_snapshot_info"
+  "fleet_snapshot rollback_handlers safe_upgrade vpsorg_snapshot")
+# Every target with an aliases file is in exactly one group: a new target must be added to one.
+grouped=$(printf '%s\n' "${integration_groups[@]}" | tr ' ' '\n' | sort)
+targets=$(cd tests/integration/targets && find . -mindepth 2 -maxdepth 2 -name aliases | cut -d/ -f2 | sort)
+if [ "$grouped" != "$targets" ]; then
+  echo "tests/utils/test-all.sh: integration_groups must list each target once; the targets are: ${targets//$'\n'/ }" >&2
+  exit 2
+fi
+# The second-API self-test of `make integration-live` runs the targets that create, delete and restore there (the
+# others are mostly emulator-only steps, which live mode skips); `make live-selftest` alone runs them all.
+export LIVE_SELFTEST_TARGETS="vpsorg_snapshot fleet_snapshot"
+# Job slicing repeats its race 4 times here (8 in `make awx`); test_reads.py replays the race it once lost exactly.
+export AWX_SLICING_ROUNDS=4
+
 # Mostly waiting: started first, each in the background, logs in $tmp/lane-<name>.log.
-background_phases=(integration-oldest awx integration-os live-selftest)
+# Each lane is "name make-target [integration targets...]".
+background_lanes=("awx awx" "integration-os integration-os" "live-selftest live-selftest")
+for index in "${!integration_groups[@]}"; do
+  background_lanes+=("integration-2.19-$((index + 1)) integration ${integration_groups[$index]}")
+done
 # Keeps a core busy: run here one after another while the background lanes wait.
 foreground_phases=(emulator-tests sanity units lint docs changelog build importer)
 
 if [ -n "$py313" ]; then
-  background_phases+=(test-newest)
-  foreground_phases+=(sanity-newest)
+  for index in "${!integration_groups[@]}"; do
+    background_lanes+=("integration-2.21-$((index + 1)) integration-newest ${integration_groups[$index]}")
+  done
+  foreground_phases+=(sanity-newest units-newest)
 else
   echo "== python3.13 not found: the newest ansible-core is skipped"
 fi
@@ -44,16 +67,18 @@ stop_lanes() {
 }
 trap stop_lanes EXIT
 
-for phase in "${background_phases[@]}"; do
-  log=$tmp/lane-$phase.log
-  echo "== $phase: in the background, log in $log"
+for lane in "${background_lanes[@]}"; do
+  read -r name target integration_targets <<<"$lane"
+  log=$tmp/lane-$name.log
+  echo "== $name: in the background, log in $log"
   # Its own process group, so that stopping the lane stops everything it started, and its own STAGE_ROOT, so that
   # the foreground phases, which stage the collection anew, never pull the copy it runs from out from under it.
-  # The single quotes are for the inner shell, which gets the make command, the phase and the stage as $1 to $3.
+  # The single quotes are for the inner shell, which gets the make command, the target, the stage and the
+  # integration targets as $1 to $4.
   # shellcheck disable=SC2016
-  setsid bash -c 'started=$SECONDS; "$1" --no-print-directory "$2" STAGE_ROOT="$3" && echo "== $2 passed in $((SECONDS - started)) s"' \
-    _ "$make_cmd" "$phase" "$tmp/stage-$phase" >"$log" 2>&1 &
-  lane_pid[$phase]=$!
+  setsid bash -c 'started=$SECONDS; "$1" --no-print-directory "$2" STAGE_ROOT="$3" ${4:+INTEGRATION_TARGETS="$4"} && echo "== $2 $4 passed in $((SECONDS - started)) s"' \
+    _ "$make_cmd" "$target" "$tmp/stage-$name" "$integration_targets" >"$log" 2>&1 &
+  lane_pid[$name]=$!
 done
 
 for phase in "${foreground_phases[@]}"; do
@@ -64,17 +89,18 @@ for phase in "${foreground_phases[@]}"; do
 done
 
 failed=()
-for phase in "${background_phases[@]}"; do
-  log=$tmp/lane-$phase.log
-  echo "== waiting for $phase"
-  if wait "${lane_pid[$phase]}"; then
+for lane in "${background_lanes[@]}"; do
+  name=${lane%% *}
+  log=$tmp/lane-$name.log
+  echo "== waiting for $name"
+  if wait "${lane_pid[$name]}"; then
     grep -E 'passed in|^Running .* integration' "$log" || true
   else
     cat "$log"
-    echo "== $phase FAILED (log above)"
-    failed+=("$phase")
+    echo "== $name FAILED (log above)"
+    failed+=("$name")
   fi
-  unset "lane_pid[$phase]"
+  unset "lane_pid[$name]"
 done
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "make test: FAILED: ${failed[*]}"
