@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
     COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
-    in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot, server_missing,
-    server_of, server_summary, settle_concurrent_duplicates)
+    SnapshotReader, in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot,
+    server_missing, server_of, server_summary, settle_concurrent_duplicates)
 
 # Writes in flight at once for a fleet: enough to hide latency, few enough not to trip rate limits.
 FLEET_WORKERS = 8
@@ -27,8 +27,11 @@ FLEET_WORKERS = 8
 class Fleet:
     """One snapshot name (or, for one server, one snapshot id) on a set of servers, in one module run.
 
-    Many servers (server_ids) read the account-wide list and the servers list, to tell unknown servers
-    at once. One server (server_id) reads only its own list, and learns that it does not exist from the
+    Many servers (server_ids) read through a SnapshotReader: the account-wide list when it costs no more
+    than one request per server, else each server's own list; then the servers list tells unknown servers
+    (or, after per-server reads, GET servers/{id}/ of the servers that listed no snapshot). While waiting,
+    per-server runs read only the newest pages of the account-wide list when the data shows it is newest
+    first. One server (server_id) reads only its own list, and learns that it does not exist from the
     create's 404 (or, in check mode, from GET servers/{id}/). Without server_id, snapshot_id selects
     a snapshot anywhere in the account, and its server is the fleet.
     """
@@ -44,8 +47,12 @@ class Fleet:
         server_ids = list(dict.fromkeys(sid for sid in server_ids if sid is not None))
         # The scope of every list this run reads: the one server, or the whole account.
         self.scope = server_ids[0] if not many and server_ids else None
+        self.reader = SnapshotReader(client, server_ids, workers) if many and server_ids else None
         # An empty server_ids has nothing to read: it sends no request.
-        self.listing = list_snapshots(client, self.scope) if server_ids or snapshot_id is not None else []
+        if self.reader:
+            self.listing = self.reader.read()
+        else:
+            self.listing = list_snapshots(client, self.scope) if server_ids or snapshot_id is not None else []
         if not server_ids and snapshot_id is not None:
             server_ids = [server_of(snap) for snap in self.listing if snap.get('id') == snapshot_id][:1]
         self.server_ids = server_ids
@@ -61,6 +68,15 @@ class Fleet:
         return cls(client, [server_id], name, snapshot_id, check_mode, many=False)
 
     def _fail_unknown_servers(self):
+        if self.reader.per_server:
+            # Only the fleet's servers, and only those that listed no snapshot: a server with snapshots exists.
+            unlisted = [(server_id, None) for server_id in self.server_ids if server_id not in self.reader.servers_seen]
+            for server_id, dummy in self._run_each(lambda server_id, dummy: get_server(self.client, server_id), unlisted):
+                self.reader.servers_seen.add(server_id)
+            for server_id in list(self.errors):
+                if self.errors[server_id].status == 404:
+                    self.errors[server_id] = server_missing(server_id)
+            return
         try:
             known_servers = set(server.get('id') for server in list_servers(self.client))
         except VpsorgApiError as exc:
@@ -109,13 +125,27 @@ class Fleet:
         """
         if not snapshot_ids:
             return {}
-        target = SnapshotsTarget(self.client, snapshot_ids, until, server_id=self.scope, listing=listing)
+        read = None
+        if self.reader:
+            if listing is not None and not set(snapshot_ids) <= set(snap.get('id') for snap in listing):
+                listing = None  # a partial read that does not hold every snapshot waited for is no first poll
+            read = lambda pending: self._read_for(pending, snapshot_ids, until)  # noqa: E731
+        target = SnapshotsTarget(self.client, snapshot_ids, until, server_id=self.scope, listing=listing, read=read)
         target.wait(timeout, strict=False)
         for server_id in dict.fromkeys(snapshot_ids.values()):
             problem = target.error([snap_id for snap_id, owner in snapshot_ids.items() if owner == server_id])
             if problem:
                 self.errors[server_id] = problem
         return target.current
+
+    def _read_for(self, pending, snapshot_ids, until):
+        """A poll's listing: only the newest pages while waiting for snapshots to complete, the servers' lists otherwise."""
+        servers = list(dict.fromkeys(snapshot_ids[snap_id] for snap_id in pending))
+        if until == GONE:
+            return self.reader.read(servers)
+        stamps = [snap.get('created_at') for snap in self.listing if snap.get('id') in set(pending)]
+        since = min(stamps) if stamps and all(stamps) else None
+        return self.reader.read_newest(pending, servers, since)
 
     def ensure_present(self, description=None, wait=True, timeout=1800):
         """The snapshot named name on every server: found, or created (never twice); returns them in server order."""
@@ -141,7 +171,12 @@ class Fleet:
                                      to_create)
             if planned:
                 # One list settles races with other runs creating the same names, and is the wait's first poll.
-                self.listing = list_snapshots(self.client, self.scope)
+                if self.reader:
+                    # Every snapshot created since the first read is on the newest pages, when they are newest first.
+                    created_ids = [snap.get('id') for dummy, snap in planned]
+                    self.listing = self.reader.read_newest(created_ids, self._active(), self.reader.mark, through_since=True)
+                else:
+                    self.listing = list_snapshots(self.client, self.scope)
                 planned = self._run_each(lambda server_id, snap: settle_concurrent_duplicates(
                     self.client, snap, known[server_id], self.listing, timeout), planned)
         result.update(planned)

@@ -11,8 +11,9 @@ Private to vpsorg.cloud: may change without notice; other collections must not i
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import bad_response, is_id, shown_path
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import PAGE_SIZE, bad_response, is_id, shown_path
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
     HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, INVALID_INPUT, NOT_FOUND, SERVER_BUSY, SNAPSHOT_FAILED, SNAPSHOT_GONE,
     SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR, WAIT_TIMEOUT, VpsorgApiError)
@@ -86,6 +87,124 @@ def list_snapshots(client, server_id=None):
     if server_id:
         snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
     return snapshots
+
+
+class SnapshotReader:
+    """The snapshots of a set of servers, read the cheaper way, and later reads of the newest ones only.
+
+    The first read asks for the first page of the account-wide list: its count tells what the whole list
+    costs (count / page size requests). When that is more than one request per server, each server's own
+    list (?server_id=, one request each, a few at a time) is read instead. servers_seen are the servers
+    the API listed snapshots of (so they exist).
+
+    Later reads that look for a few snapshots (the ones a run created and waits for) read the account-wide
+    list from its first page and stop as soon as every wanted snapshot was seen and, when since is given,
+    the pages reached a snapshot created before since. That is sound only if the list is ordered newest
+    first, which is checked on the data of every page read, never assumed, and only if the list did not
+    change meanwhile (its count); otherwise, or when a wanted snapshot was not found, the read falls back
+    to the full read of the servers. mark is the created_at of the newest snapshot in the account at the
+    first read (None when the first page was not newest first): whatever is created later is not older.
+    """
+
+    def __init__(self, client, server_ids, workers=8):
+        self.client = client
+        self.server_ids = list(dict.fromkeys(server_ids))
+        self.workers = workers
+        self.per_server = False
+        self.decided = False
+        self.mark = None
+        self.servers_seen = set()
+        self.missing_servers = set()
+
+    def read(self, server_ids=None):
+        """Every snapshot of server_ids (all of the set when None): the first call decides how to read."""
+        server_ids = self.server_ids if server_ids is None else list(dict.fromkeys(server_ids))
+        if self.per_server:
+            return self._read_each(server_ids)
+        if self.decided:
+            return self._keep(list_snapshots(self.client), server_ids)
+        pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
+        first = next(pages)
+        request = ('GET', shown_path(self.client, 'snapshots/'))
+        results = [check_snapshot(snap, request) for snap in first['results']]
+        self.mark = results[0].get('created_at') if results and is_newest_first(results) else None
+        self.decided = True
+        pages.close()
+        if not first['next']:
+            return self._keep(results, server_ids)
+        whole_list = -(-(first['count'] or 0) // max(len(first['results']), 1))
+        if whole_list <= len(server_ids):
+            # As cheap as one request per server: the account-wide list (from its first page again: it may have changed).
+            return self._keep(list_snapshots(self.client), server_ids)
+        self.per_server = True
+        return self._read_each(server_ids)
+
+    def _keep(self, snapshots, server_ids):
+        wanted = set(server_ids)
+        kept = [snap for snap in snapshots if server_of(snap) in wanted]
+        self.servers_seen.update(server_of(snap) for snap in kept)
+        return kept
+
+    def _read_each(self, server_ids):
+        def read_one(server_id):
+            try:
+                return list_snapshots(self.client, server_id)
+            except VpsorgApiError as exc:
+                if exc.status != 404:
+                    raise
+                self.missing_servers.add(server_id)  # an API that answers 404 for a server it does not know
+                return []
+
+        if len(server_ids) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(server_ids))) as pool:
+                lists = list(pool.map(read_one, server_ids))
+        else:
+            lists = [read_one(server_id) for server_id in server_ids]
+        snapshots = [snap for listed in lists for snap in listed]
+        self.servers_seen.update(server_of(snap) for snap in snapshots)
+        return snapshots
+
+    def read_newest(self, snapshot_ids, server_ids, since=None, through_since=False):
+        """A listing that holds snapshot_ids (and, with through_since, every snapshot created since since), reading as few pages as it can.
+
+        since also ends the read early: once the pages are older than it, a wanted snapshot not seen yet is not further down.
+        Reads the whole of server_ids instead when the account-wide list is cheap anyway, or when the pages
+        cannot prove it (not newest first, changed while read, a wanted snapshot not found).
+        """
+        if not self.per_server or (through_since and since is None):
+            return self.read(server_ids)
+        wanted = set(snapshot_ids)
+        found = {}
+        first_count = None
+        previous = None
+        request = ('GET', shown_path(self.client, 'snapshots/'))
+        pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
+        try:
+            for index, page in enumerate(pages):
+                if page is None or (index and page['count'] != first_count):
+                    break
+                first_count = page['count']
+                results = [check_snapshot(snap, request) for snap in page['results']]
+                ordered = is_newest_first(([previous] if previous else []) + results)
+                if not ordered:
+                    break
+                previous = results[-1] if results else previous
+                for snap in results:
+                    found[snap['id']] = snap
+                passed = since is None or (previous is not None and (previous.get('created_at') or '') < since)
+                if wanted <= set(found) and (passed or not through_since):
+                    return list(found.values())
+                if since is not None and passed:
+                    break  # newest first and older than since: a wanted snapshot that was not seen is not further down
+        finally:
+            pages.close()
+        return self.read(server_ids)
+
+
+def is_newest_first(snapshots):
+    """Whether the snapshots, as listed, go from newest to oldest (created_at never increases; every one has it)."""
+    stamps = [snap.get('created_at') for snap in snapshots]
+    return all(stamps) and all(newer >= older for newer, older in zip(stamps, stamps[1:]))
 
 
 def list_servers(client, **filters):
@@ -323,8 +442,10 @@ class SnapshotsTarget:
     list just read, serves as the first poll. current is the last listing by id.
     """
 
-    def __init__(self, client, snapshot_ids, until=COMPLETED, server_id=None, listing=None):
+    def __init__(self, client, snapshot_ids, until=COMPLETED, server_id=None, listing=None, read=None):
         self.client = client
+        # read(pending ids) -> a listing that holds every pending snapshot that still exists; by default one list.
+        self.read = read or (lambda pending: list_snapshots(self.client, self.server_id))
         self.snapshot_ids = list(dict.fromkeys(snapshot_ids))
         self.until = until
         self.server_id = server_id
@@ -338,7 +459,11 @@ class SnapshotsTarget:
         return [self.current[snap_id] for snap_id in snapshot_ids if self.current.get(snap_id, {}).get('status') == IN_PROGRESS]
 
     def poll(self):
-        listing = self._fresh.pop() if self._fresh else list_snapshots(self.client, self.server_id)
+        if self._fresh:
+            listing = self._fresh.pop()
+        else:
+            pending = [snap.get('id') for snap in self._pending(self.snapshot_ids)] if self.current else self.snapshot_ids
+            listing = self.read(pending)
         self.current = dict((snap.get('id'), snap) for snap in listing)
         return not self._pending(self.snapshot_ids)
 
