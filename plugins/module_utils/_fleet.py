@@ -90,11 +90,34 @@ class Fleet:
     def _active(self):
         return [server_id for server_id in self.server_ids if server_id not in self.errors]
 
-    def selected(self, server_id):
-        """The server's snapshots chosen by snapshot_id, or by name, newest first."""
-        if self.snapshot_id is not None:
+    def selected(self, server_id, names=None):
+        """The server's snapshots chosen by snapshot_id, or by name (or any of names), newest first."""
+        if self.snapshot_id is not None and names is None:
             return [snap for snap in self.by_server[server_id] if snap.get('id') == self.snapshot_id]
-        return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') == self.name])
+        names = [self.name] if names is None else names
+        return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') in names])
+
+    def names_beyond(self, prefix, keep):
+        """The names starting with prefix on the set's servers beyond the newest keep (name counts as one of them), newest first.
+
+        Names go newest first by their newest snapshot, as the fleet playbook's retention always did.
+        """
+        mine = newest_first([snap for server_id in self._active() for snap in self.by_server[server_id]
+                             if (snap.get('name') or '').startswith(prefix)])
+        return [name for name in dict.fromkeys(snap.get('name') for snap in mine) if name != self.name][max(keep - 1, 0):]
+
+    def prune(self, prefix, keep, wait=True, timeout=1800):
+        """Delete, before a create, the snapshots of the names beyond the newest keep (names_beyond); returns those names.
+
+        Shares this run's one read with the create that follows: what is deleted leaves the servers' lists here.
+        """
+        names = self.names_beyond(prefix, keep)
+        if names:
+            deleted = self.ensure_absent(wait, timeout, names)
+            gone = set(snap.get('id') for snap in deleted)
+            for server_id in self.by_server:
+                self.by_server[server_id] = [snap for snap in self.by_server[server_id] if snap.get('id') not in gone]
+        return names
 
     def _run_each(self, function, items):
         """Call function(server_id, payload) for every item, a few at a time; failures are kept per server."""
@@ -181,16 +204,16 @@ class Fleet:
                     self.client, snap, known[server_id], self.listing, timeout), planned)
         result.update(planned)
         self.created = set(server_id for server_id, dummy in planned)
-        self.changed = bool(planned)
+        self.changed = self.changed or bool(planned)
         if wait and not self.check_mode:
             waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
             current = self._wait(waiting, timeout, COMPLETED, self.listing)
             result = dict((server_id, current.get(snap.get('id'), snap)) for server_id, snap in result.items())
         return self._ordered(result)
 
-    def ensure_absent(self, wait=True, timeout=1800):
-        """Delete the selected snapshots of every server; returns them (newest first per server)."""
-        targets = [(server_id, snap) for server_id in self._active() for snap in self.selected(server_id)]
+    def ensure_absent(self, wait=True, timeout=1800, names=None):
+        """Delete the selected snapshots (or those named any of names) of every server; returns them (newest first per server)."""
+        targets = [(server_id, snap) for server_id in self._active() for snap in self.selected(server_id, names)]
         if self.check_mode or not targets:
             self.changed = bool(targets)
             return [snap for dummy, snap in targets]
