@@ -68,9 +68,12 @@ class Fleet:
         return cls(client, [server_id], name, snapshot_id, check_mode, many=False)
 
     def _fail_unknown_servers(self):
+        # A server the API listed snapshots of exists: only the others need a check.
+        unlisted = [(server_id, None) for server_id in self.server_ids if server_id not in self.reader.servers_seen]
+        if not unlisted:
+            return
         if self.reader.per_server:
-            # Only the fleet's servers, and only those that listed no snapshot: a server with snapshots exists.
-            unlisted = [(server_id, None) for server_id in self.server_ids if server_id not in self.reader.servers_seen]
+            # Only the fleet's servers that listed no snapshot, one GET each, instead of the account's whole servers list.
             for server_id, dummy in self._run_each(lambda server_id, dummy: get_server(self.client, server_id), unlisted):
                 self.reader.servers_seen.add(server_id)
             for server_id in list(self.errors):

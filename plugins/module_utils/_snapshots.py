@@ -124,24 +124,29 @@ class SnapshotReader:
         if self.decided:
             return self._keep(list_snapshots(self.client), server_ids)
         pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
-        first = next(pages)
         request = ('GET', shown_path(self.client, 'snapshots/'))
-        results = [check_snapshot(snap, request) for snap in first['results']]
-        self.mark = results[0].get('created_at') if results and is_newest_first(results) else None
-        self.decided = True
-        pages.close()
-        if not first['next']:
-            return self._keep(results, server_ids)
-        whole_list = -(-(first['count'] or 0) // max(len(first['results']), 1))
-        if whole_list <= len(server_ids):
-            # As cheap as one request per server: the account-wide list (from its first page again: it may have changed).
-            return self._keep(list_snapshots(self.client), server_ids)
-        self.per_server = True
-        return self._read_each(server_ids)
+        try:
+            first = next(pages)
+            results = [check_snapshot(snap, request) for snap in first['results']]
+            self.mark = results[0].get('created_at') if results and is_newest_first(results) else None
+            self.decided = True
+            whole_list = -(-(first['count'] or 0) // max(len(first['results']), 1))
+            if first['next'] and whole_list > len(server_ids):
+                self.per_server = True
+                return self._read_each(server_ids)
+            # As cheap as one request per server: the rest of the account-wide list, read again if it changes meanwhile.
+            for page in pages:
+                if page is None or page['count'] != first['count']:
+                    return self._keep(list_snapshots(self.client), server_ids)
+                results.extend(check_snapshot(snap, request) for snap in page['results'])
+        finally:
+            pages.close()
+        return self._keep(results, server_ids)
 
     def _keep(self, snapshots, server_ids):
         wanted = set(server_ids)
-        kept = [snap for snap in snapshots if server_of(snap) in wanted]
+        # By id: a page that shifted under the reader may have shown a snapshot twice.
+        kept = list(dict((snap['id'], snap) for snap in snapshots if server_of(snap) in wanted).values())
         self.servers_seen.update(server_of(snap) for snap in kept)
         return kept
 
@@ -171,7 +176,7 @@ class SnapshotReader:
         Reads the whole of server_ids instead when the account-wide list is cheap anyway, or when the pages
         cannot prove it (not newest first, changed while read, a wanted snapshot not found).
         """
-        if not self.per_server or (through_since and since is None):
+        if through_since and since is None:
             return self.read(server_ids)
         wanted = set(snapshot_ids)
         found = {}
@@ -179,23 +184,25 @@ class SnapshotReader:
         previous = None
         request = ('GET', shown_path(self.client, 'snapshots/'))
         pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
+        ordered = True
         try:
             for index, page in enumerate(pages):
                 if page is None or (index and page['count'] != first_count):
                     break
                 first_count = page['count']
                 results = [check_snapshot(snap, request) for snap in page['results']]
-                ordered = is_newest_first(([previous] if previous else []) + results)
-                if not ordered:
-                    break
+                ordered = ordered and is_newest_first(([previous] if previous else []) + results)
+                if not ordered and self.per_server:
+                    break  # not newest first: the servers' own lists cost less than the whole account-wide list
                 previous = results[-1] if results else previous
-                for snap in results:
-                    found[snap['id']] = snap
-                passed = since is None or (previous is not None and (previous.get('created_at') or '') < since)
+                found.update((snap['id'], snap) for snap in results)
+                passed = ordered and since is not None and previous is not None and (previous.get('created_at') or '') < since
                 if wanted <= set(found) and (passed or not through_since):
                     return list(found.values())
-                if since is not None and passed:
+                if passed:
                     break  # newest first and older than since: a wanted snapshot that was not seen is not further down
+            else:
+                return list(found.values())  # every page, and the list did not change meanwhile: a whole read
         finally:
             pages.close()
         return self.read(server_ids)
