@@ -200,7 +200,8 @@ class Fleet:
                 if self.reader:
                     # Every snapshot created since the first read is on the newest pages, when they are newest first.
                     created_ids = [snap.get('id') for dummy, snap in planned]
-                    self.listing = self.reader.read_newest(created_ids, self._active(), self.reader.mark, through_since=True)
+                    since = self.reader.created_since([snap for dummy, snap in planned])
+                    self.listing = self.reader.read_newest(created_ids, self._active(), since, through_since=True)
                 else:
                     self.listing = list_snapshots(self.client, self.scope)
                 planned = self._run_each(lambda server_id, snap: settle_concurrent_duplicates(

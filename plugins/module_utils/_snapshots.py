@@ -12,6 +12,7 @@ Private to vpsorg.cloud: may change without notice; other collections must not i
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._client import PAGE_SIZE, bad_response, is_id, shown_path
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
@@ -106,19 +107,23 @@ class SnapshotReader:
     first read (None when the first page was not newest first): whatever is created later is not older.
     """
 
-    def __init__(self, client, server_ids, workers=8):
+    def __init__(self, client, server_ids=None, workers=8):
         self.client = client
-        self.server_ids = list(dict.fromkeys(server_ids))
+        # None: the whole account, always read account-wide.
+        self.server_ids = None if server_ids is None else list(dict.fromkeys(server_ids))
         self.workers = workers
         self.per_server = False
         self.decided = False
         self.mark = None
+        self.started = time.monotonic()
         self.servers_seen = set()
         self.missing_servers = set()
 
     def read(self, server_ids=None):
         """Every snapshot of server_ids (all of the set when None): the first call decides how to read."""
         server_ids = self.server_ids if server_ids is None else list(dict.fromkeys(server_ids))
+        if server_ids is None and self.decided:
+            return list_snapshots(self.client)
         if self.per_server:
             return self._read_each(server_ids)
         if self.decided:
@@ -131,7 +136,7 @@ class SnapshotReader:
             self.mark = results[0].get('created_at') if results and is_newest_first(results) else None
             self.decided = True
             whole_list = -(-(first['count'] or 0) // max(len(first['results']), 1))
-            if first['next'] and whole_list > len(server_ids):
+            if first['next'] and server_ids is not None and whole_list > len(server_ids):
                 self.per_server = True
                 return self._read_each(server_ids)
             # As cheap as one request per server: the rest of the account-wide list, read again if it changes meanwhile.
@@ -143,8 +148,22 @@ class SnapshotReader:
             pages.close()
         return self._keep(results, server_ids)
 
+    def created_since(self, created):
+        """The time every snapshot created since the first read is at least: what a settling read must reach, or None.
+
+        At least mark (the newest snapshot then). When the created snapshots' created_at are plain UTC seconds,
+        also at least the oldest of them less the time this run took since its first read (and a second for
+        the rounding), which keeps the read to the newest page even when many snapshots share the mark's second.
+        """
+        stamps = [snap.get('created_at') or '' for snap in created]
+        if self.mark is None or not stamps or not all(UTC_SECONDS.match(stamp) for stamp in stamps):
+            return self.mark
+        oldest = datetime.strptime(min(stamps), '%Y-%m-%dT%H:%M:%SZ')
+        bound = oldest - timedelta(seconds=int(time.monotonic() - self.started) + 2)
+        return max(self.mark, bound.strftime('%Y-%m-%dT%H:%M:%SZ'))
+
     def _keep(self, snapshots, server_ids):
-        wanted = set(server_ids)
+        wanted = set(server_ids if server_ids is not None else (server_of(snap) for snap in snapshots))
         # By id: a page that shifted under the reader may have shown a snapshot twice.
         kept = list(dict((snap['id'], snap) for snap in snapshots if server_of(snap) in wanted).values())
         self.servers_seen.update(server_of(snap) for snap in kept)
@@ -206,6 +225,9 @@ class SnapshotReader:
         finally:
             pages.close()
         return self.read(server_ids)
+
+
+UTC_SECONDS = re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z')
 
 
 def is_newest_first(snapshots):
