@@ -116,12 +116,15 @@ class SnapshotReader:
         self.decided = False
         self.mark = None
         self.started = time.monotonic()
+        # Whether the last read was whole (every snapshot of its servers), not only the newest pages.
+        self.whole = True
         self.servers_seen = set()
         self.missing_servers = set()
 
     def read(self, server_ids=None):
         """Every snapshot of server_ids (all of the set when None): the first call decides how to read."""
         server_ids = self.server_ids if server_ids is None else list(dict.fromkeys(server_ids))
+        self.whole = True
         if server_ids is None and self.decided:
             return list_snapshots(self.client)
         if self.per_server:
@@ -217,10 +220,12 @@ class SnapshotReader:
                 found.update((snap['id'], snap) for snap in results)
                 passed = ordered and since is not None and previous is not None and (previous.get('created_at') or '') < since
                 if wanted <= set(found) and (passed or not through_since):
+                    self.whole = False
                     return list(found.values())
                 if passed:
                     break  # newest first and older than since: a wanted snapshot that was not seen is not further down
             else:
+                self.whole = True
                 return list(found.values())  # every page, and the list did not change meanwhile: a whole read
         finally:
             pages.close()
@@ -493,7 +498,13 @@ class SnapshotsTarget:
         else:
             pending = [snap.get('id') for snap in self._pending(self.snapshot_ids)] if self.current else self.snapshot_ids
             listing = self.read(pending)
-        self.current = dict((snap.get('id'), snap) for snap in listing)
+        previous, self.current = self.current, dict((snap.get('id'), snap) for snap in listing)
+        if self.until != GONE:
+            # A snapshot that already ended stays as it was last read: a poll that reads only the newest pages
+            # looks for the pending ones alone.
+            for snap_id in self.snapshot_ids:
+                if snap_id not in self.current and previous.get(snap_id, {}).get('status') not in (None, IN_PROGRESS):
+                    self.current[snap_id] = previous[snap_id]
         return not self._pending(self.snapshot_ids)
 
     def wait(self, timeout, strict=True):

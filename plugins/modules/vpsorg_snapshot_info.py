@@ -69,7 +69,8 @@ options:
       - Poll until none of the snapshots selected by O(server_id), O(name) and O(snapshot_ids) is C(in_progress).
       - An in-progress snapshot that disappears while it is waited for (deleted by someone else) fails the
         task, naming it, instead of being waited for until the timeout. A completed one deleted meanwhile is
-        left out of RV(snapshots).
+        left out of RV(snapshots) when the last poll read the whole list; when it read only the newest pages
+        (see the notes), the snapshots it did not read are returned as first listed.
       - Snapshots created after the task started are not waited for.
     type: bool
     default: false
@@ -279,7 +280,9 @@ def main():
                     return reader.read_newest(pending, servers if params['server_ids'] is not None else None,
                                               min(stamps) if stamps and all(stamps) else None)
             current = SnapshotsTarget(client, in_progress, server_id=params['server_id'], listing=listed, read=read).wait(params['wait_timeout'])
-            snapshots = [current[snap.get('id')] for snap in snapshots if snap.get('id') in current]
+            # A snapshot the last poll did not read (it read only the newest pages) stays as first listed.
+            snapshots = [current.get(snap.get('id'), snap) for snap in snapshots
+                         if snap.get('id') in current or (reader is not None and not reader.whole)]
         if params['status']:
             snapshots = [snap for snap in snapshots if snap.get('status') == params['status']]
     except VpsorgApiError as exc:
