@@ -39,7 +39,7 @@ options:
   server_ids:
     description:
       - Only the snapshots of these servers, for example the servers of a fleet that is a part of a large account.
-      - Read the cheaper way, chosen from the size of the account's list (its first page tells it): the
+      - Read the cheaper way, chosen from the size of the account's list (its first page tells it), the
         account-wide list when it costs no more than one request per server, else each server's own list
         (one request each, a few at a time). Servers that do not exist in the account simply have no snapshots.
       - Mutually exclusive with O(server_id).
