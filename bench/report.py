@@ -113,7 +113,8 @@ def write_performance_doc(sections, profile, machine, elapsed, benchmarks, floor
         'how much CPU other processes took while it ran, and wall times (unlike the request counts) move with it.'
         % (FORKS, profile['snapshot_seconds'], floor_repeats),
         '',
-        'Run it in a checkout of the repository (the benchmarks are not in the collection tarball): `make bench` (full run, rewrites this page), `make bench BENCH_ARGS=--quick` (small N, T = 2 s, prints only), '
+        'Run it in a checkout of the repository (the benchmarks are not in the collection tarball): '
+        '`make bench` (full run, rewrites this page), `make bench BENCH_ARGS=--quick` (small N, T = 2 s, prints only), '
         '`BENCH_ARGS="--only NAME"` (one of %s; with `--write-doc` it rewrites only that benchmark\'s section and targets '
         'here), `--wait-for-idle MINUTES` (wait for a quiet machine before each benchmark), `--keep` (keep the '
         'generated playbooks, inventories and logs under `.tmp/`). Each ansible-playbook run has a hard timeout of %d s.'

@@ -155,7 +155,9 @@ class Fleet:
         if self.reader:
             if listing is not None and not set(snapshot_ids) <= set(snap.get('id') for snap in listing):
                 listing = None  # a partial read that does not hold every snapshot waited for is no first poll
-            read = lambda pending: self._read_for(pending, snapshot_ids, until)  # noqa: E731
+
+            def read(pending):
+                return self._read_for(pending, snapshot_ids, until)
         target = SnapshotsTarget(self.client, snapshot_ids, until, server_id=self.scope, listing=listing, read=read)
         target.wait(timeout, strict=False)
         for server_id in dict.fromkeys(snapshot_ids.values()):
