@@ -117,7 +117,7 @@ class Bench(object):
     def fleet_playbook_note(self):
         if self.has_fleet_playbook:
             return ('"fleet_snapshot playbook" is `ansible-playbook vpsorg.cloud.fleet_snapshot` as shipped, retention included: on this '
-                    'fresh account its retention step costs one `vpsorg_snapshot_info` task (one list request) and deletes nothing; its '
+                    'fresh account its retention runs in the snapshot task on the same read (keep / keep_prefix) and deletes nothing; its '
                     'settings tasks run once. "server_ids, one task" is the same snapshot step alone, so the gap between the two rows '
                     'is what retention and the settings tasks cost.')
         return ('The collection playbook vpsorg.cloud.fleet_snapshot was not in the staged collection, so the fleet snapshot with '
