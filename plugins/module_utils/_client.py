@@ -89,12 +89,15 @@ def _first_line(text, limit=200):
     return line[:limit] + ('...' if len(line) > limit else '')
 
 
-def describe_error_body(response):
-    """DRF `detail`, field errors as `field: message`, or the first line of a non-JSON body."""
+def describe_error_body(response, redact=str):
+    """DRF `detail`, field errors as `field: message`, or the first line of a non-JSON body.
+
+    redact runs before anything is cut short, so that no part of a secret survives the cut.
+    """
     try:
         data = response.json()
-    except ValueError:
-        text = (response.text or '').strip()
+    except (ValueError, RecursionError):
+        text = redact((response.text or '').strip())
         return 'non-JSON answer: %s' % _first_line(text) if text else 'empty answer'
     if isinstance(data, dict):
         if 'detail' in data and len(data) == 1:
@@ -151,6 +154,9 @@ class _Watchdog:
     def __init__(self, seconds):
         self.expired = False
         self.connection = None
+        # The socket itself: http.client drops connection.sock as soon as a close-delimited answer starts, while
+        # the body is still being read from that very socket.
+        self.sock = None
         self._lock = threading.Lock()
         self._done = False
         self._timer = threading.Timer(seconds, self._expire)
@@ -170,27 +176,27 @@ class _Watchdog:
     def watch(self, connection):
         with self._lock:
             self.connection = connection
+            self.sock = getattr(connection, 'sock', None) or self.sock
             expired = self.expired
         if expired:
-            _shut_down(connection)
+            self._shut_down()
 
     def _expire(self):
         with self._lock:
             if self._done:
                 return
             self.expired = True
-            connection = self.connection
-        if connection is not None:
-            _shut_down(connection)
+        self._shut_down()
 
-
-def _shut_down(connection):
-    sock = getattr(connection, 'sock', None)
-    if sock is not None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except (OSError, ValueError):
-            pass  # already closed: nothing is blocked on it any more
+    def _shut_down(self):
+        with self._lock:
+            sockets = [getattr(self.connection, 'sock', None), self.sock]
+        for sock in sockets:
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except (OSError, ValueError):
+                    pass  # already closed: nothing is blocked on it any more
 
 
 def _watched(connection_class):
@@ -389,6 +395,9 @@ class VpsorgClient:
                     response = self.session.request(method, url, params=params, json=body, timeout=self.timeout, verify=self.verify,
                                                     allow_redirects=False, stream=True)
                     content = _read_body(response)
+                    if watchdog.expired:
+                        # The watchdog cut a close-delimited answer short: what was read is not the whole answer.
+                        raise requests.exceptions.ReadTimeout('api_timeout passed while the answer was read')
             except requests.exceptions.RequestException as exc:
                 maybe_applied = not _never_reached_server(exc)
                 if watchdog.expired or isinstance(exc, Timeout):
@@ -399,12 +408,12 @@ class VpsorgClient:
                     raise VpsorgApiError(
                         self.redact('%s %s failed: TLS certificate verification failed for %s (%s); '
                                     'use validate_certs: false only for a test API with a self-signed certificate'
-                                    % (method, shown_path, self.api_url, _short_exception(exc))),
+                                    % (method, shown_path, self.api_url, _short_exception(exc, self.redact))),
                         code='tls_error', method=method, path=shown_path)
                 else:
                     problem = VpsorgApiError(
                         self.redact('%s %s failed: cannot reach the API at %s: %s'
-                                    % (method, shown_path, self.api_url, _short_exception(exc))),
+                                    % (method, shown_path, self.api_url, _short_exception(exc, self.redact))),
                         code='connection_error', method=method, path=shown_path, maybe_applied=maybe_applied)
             else:
                 if content is None:
@@ -418,7 +427,8 @@ class VpsorgClient:
                 if response.status_code < 400:
                     return self._decode(response, method, shown_path)
                 problem = VpsorgApiError(
-                    self.redact('%s %s failed: HTTP %s: %s' % (method, shown_path, response.status_code, _one_line(describe_error_body(response)))),
+                    '%s %s failed: HTTP %s: %s'
+                    % (method, shown_path, response.status_code, _one_line(self.redact(describe_error_body(response, self.redact)))),
                     status=response.status_code, method=method, path=shown_path,
                     maybe_applied=response.status_code >= 500)
                 if response.status_code == 429:
@@ -453,7 +463,7 @@ class VpsorgClient:
                                  % (method, _one_line(shown_path, 100), self.api_url), code='unsafe_link', method=method, path=shown_path)
 
     def _redirect_error(self, response, method, shown_path, repeatable):
-        location = self.redact(_one_line(response.headers.get('Location') or '(no Location)', 200))
+        location = _one_line(self.redact(response.headers.get('Location') or '(no Location)'), 200)
         hint = ''
         if self.api_url.startswith('http://') and location.startswith('https://'):
             hint = '; the API wants HTTPS: set api_url to %s' % ('https://' + self.api_url[len('http://'):])
@@ -467,10 +477,10 @@ class VpsorgClient:
             return None
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise VpsorgApiError(
-                self.redact('%s %s failed: HTTP %s with a non-JSON answer: %s'
-                            % (method, shown_path, response.status_code, _first_line(response.text))),
+                '%s %s failed: HTTP %s with a non-JSON answer: %s'
+                % (method, shown_path, response.status_code, _first_line(self.redact(response.text))),
                 code='bad_response', status=response.status_code, method=method, path=shown_path)
 
     def get(self, path, params=None):
@@ -486,20 +496,19 @@ class VpsorgClient:
         """Every item of a DRF-paginated list, read again while other runs change it.
 
         A `next` link is followed only by its path and query, on the configured API. When the list
-        changes while it is read (its count moves, or a later page is gone), it is read again from the
-        first page, at most LIST_PASSES times, and the items of every pass are kept (by id, the
-        freshest copy): an item that existed during the whole read is not lost to a page that shifted.
+        changes while it is read (its count moves, a later page is gone, or the items read do not add up
+        to the count), it is read again from the first page, at most LIST_PASSES times. The result is the
+        last pass: a snapshot deleted during the read is never reported (a phantom would make `present`
+        skip a create), while one missed by a list that never settles is at worst created again and then
+        settled as a concurrent duplicate.
         """
         query = dict(params or {})
         query.setdefault('page_size', PAGE_SIZE)
-        found = {}
         for dummy in range(LIST_PASSES):
             items, settled = self._read_pages(path, query)
-            for item in items:
-                found[item['id']] = item
             if settled:
                 break
-        return list(found.values())
+        return list(dict((item['id'], item) for item in reversed(items)).values())[::-1]
 
     def _read_pages(self, path, query):
         """One pass over the pages: (items, settled), settled false when the list changed during the pass."""
@@ -513,7 +522,7 @@ class VpsorgClient:
             items.extend(page['results'])
             if page['count'] != first_count:
                 return items, False
-        return items, True
+        return items, adds_up(items, first_count)
 
     def pages(self, path, query):
         """The pages of a list, one at a time, as dict(results, count, next), so a reader may stop early.
@@ -546,6 +555,12 @@ class VpsorgClient:
                     raise
                 yield None
                 return
+
+
+def adds_up(items, count):
+    """Whether a whole read holds as many distinct items as the list's count: items that shifted between pages
+    show up twice or not at all, and then the ids do not add up."""
+    return count is None or len(set(item['id'] for item in items)) == count
 
 
 def check_page(data, request):
@@ -588,8 +603,8 @@ def is_id(value, minimum=1):
     return isinstance(value, int) and not isinstance(value, bool) and minimum <= value <= MAX_ID
 
 
-def _short_exception(exc):
-    """The innermost reason of a requests exception, without urllib3's pool and object wording."""
+def _short_exception(exc, redact=str):
+    """The innermost reason of a requests exception, without urllib3's pool and object wording (redacted, then cut)."""
     reason = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
     if isinstance(reason, MaxRetryError) and reason.reason is not None:
         reason = reason.reason
@@ -600,7 +615,7 @@ def _short_exception(exc):
         text = str(reason)
     text = re.sub(r'<[^<>]* object at 0x[0-9a-fA-F]+>:?\s*', '', text)
     text = re.sub(r'HTTPS?Connection(?:Pool)?\([^)]*\):\s*', '', text)
-    return text[:200]
+    return redact(text)[:200]
 
 
 def client_for(params):
@@ -648,7 +663,9 @@ def api_url_problem(url):
     if _dot_segments(parts.path) or '//' in parts.path:
         return "api_url must not contain '.', '..' or empty path segments, got '%s'"
     try:
-        if _lib_origin(url)[:3] != (parts.scheme, parts.hostname.lower(), parts.port or {'http': 80, 'https': 443}[parts.scheme]):
+        scheme, host, port = _lib_origin(url)[:3]
+        # urllib3 keeps an IPv6 address in its brackets, urlsplit drops them.
+        if (scheme, host.strip('[]'), port) != (parts.scheme, parts.hostname.lower(), parts.port or {'http': 80, 'https': 443}[parts.scheme]):
             return "api_url is read differently by the HTTP library, got '%s'"
     except LocationParseError:
         return "api_url is not a valid URL, got '%s'"

@@ -187,6 +187,7 @@ class Fleet:
                 self.errors[server_id] = quota_error(server_id, self.by_server[server_id])
             else:
                 to_create.append((server_id, [snap.get('id') for snap in self.by_server[server_id]]))
+        made_elsewhere = set()
         if self.check_mode:
             if not self.many:
                 # A read, so check mode can tell an unknown server that it would otherwise learn from the create.
@@ -195,8 +196,8 @@ class Fleet:
                        if server_id not in self.errors]
         else:
             known = dict(to_create)
-            planned = self._run_each(lambda server_id, known_ids: create_snapshot(self.client, server_id, self.name, description, known_ids),
-                                     to_create)
+            planned = self._run_each(lambda server_id, known_ids: create_snapshot(
+                self.client, server_id, self.name, description, known_ids, made_elsewhere), to_create)
             if planned:
                 # One list settles races with other runs creating the same names, and is the wait's first poll.
                 if self.reader:
@@ -209,8 +210,8 @@ class Fleet:
                 planned = self._run_each(lambda server_id, snap: settle_concurrent_duplicates(
                     self.client, snap, known[server_id], self.listing, timeout), planned)
         result.update(planned)
-        self.created = set(server_id for server_id, dummy in planned)
-        self.changed = self.changed or bool(planned)
+        self.created = set(server_id for server_id, dummy in planned) - made_elsewhere
+        self.changed = self.changed or bool(self.created)
         if wait and not self.check_mode:
             waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
             current = self._wait(waiting, timeout, COMPLETED, self.listing)

@@ -14,7 +14,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import PAGE_SIZE, bad_response, is_id, shown_path
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import PAGE_SIZE, adds_up, bad_response, is_id, shown_path
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
     HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, INVALID_INPUT, NOT_FOUND, SERVER_BUSY, SNAPSHOT_FAILED, SNAPSHOT_GONE,
     SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR, WAIT_TIMEOUT, VpsorgApiError)
@@ -26,6 +26,7 @@ NAME_PATTERN = re.compile(r'[A-Za-z0-9_-]+\Z')
 IN_PROGRESS = 'in_progress'
 COMPLETED = 'completed'
 RESTORING = 'restoring'
+STOPPED = 'stopped'
 GONE = 'gone'
 
 
@@ -149,6 +150,8 @@ class SnapshotReader:
                 results.extend(check_snapshot(snap, request) for snap in page['results'])
         finally:
             pages.close()
+        if not adds_up(results, first['count']):
+            return self._keep(list_snapshots(self.client), server_ids)
         return self._keep(results, server_ids)
 
     def created_since(self, created):
@@ -225,8 +228,9 @@ class SnapshotReader:
                 if passed:
                     break  # newest first and older than since: a wanted snapshot that was not seen is not further down
             else:
-                self.whole = True
-                return list(found.values())  # every page, and the list did not change meanwhile: a whole read
+                if adds_up(list(found.values()), first_count):
+                    self.whole = True
+                    return list(found.values())  # every page, and the list did not change meanwhile: a whole read
         finally:
             pages.close()
         return self.read(server_ids)
@@ -292,12 +296,13 @@ def planned_snapshot(server_id, name, description):
     return dict(id=None, server=dict(id=server_id), name=name, description=description or '', status=IN_PROGRESS, size_mb=None, created_at=None)
 
 
-def create_snapshot(client, server_id, name, description=None, known_ids=()):
+def create_snapshot(client, server_id, name, description=None, known_ids=(), made_elsewhere=None):
     """POST a snapshot without ever making two.
 
     When the POST may have reached the API but no answer came back (timeout, dropped connection,
     5xx), the server's snapshots are read again and a snapshot of that name that was not there
-    before (known_ids) is adopted instead of sending the POST again.
+    before (known_ids) is adopted instead of sending the POST again. A 400 because another run took the
+    server's last slot with the same name adopts that run's snapshot, and adds server_id to made_elsewhere.
     """
     body = dict(server_id=server_id, name=name)
     if description:
@@ -320,6 +325,8 @@ def create_snapshot(client, server_id, name, description=None, known_ids=()):
         if adopted is None:
             raise
         created = adopted
+        if made_elsewhere is not None:
+            made_elsewhere.add(server_id)  # this run changed nothing on that server
     created = dict(check_snapshot(created, ('POST', shown_path(client, 'snapshots/')), server_id, name))
     created.pop('message', None)
     return created
@@ -369,11 +376,14 @@ def restore_snapshot(client, snapshot):
     restore: that, and a 400 from the restore endpoint, fail with code server_busy naming the server's status.
     """
     server_id = server_of(snapshot)
-    refuse_busy_server(get_server(client, server_id))
+    before = get_server(client, server_id)
+    refuse_busy_server(before)
 
     def adopt_if_restoring():
+        # The API stops the server before it restores it: a server that was running and is now stopped (or
+        # restoring) got the restore, and must not get a second one.
         server = get_server(client, server_id) if server_id else None
-        if server and server.get('status') == RESTORING:
+        if server and (server.get('status') == RESTORING or (server.get('status') == STOPPED and before.get('status') != STOPPED)):
             return dict(status='success', snapshot=snapshot, server=server_summary(server))
         return None
 
@@ -422,7 +432,8 @@ def check_snapshot(answer, request, server_id=None, name=None):
     if not problem and server_id is not None and server_of(answer) != server_id:
         problem = 'is a snapshot of server %s, not of server %s' % (server_of(answer), server_id)
     if not problem and name is not None and answer.get('name') != name:
-        problem = "is a snapshot named '%s', not '%s'" % (answer.get('name'), name)
+        # The answered name is not quoted: a hostile API could echo the token there.
+        problem = "is a snapshot with another name than '%s'" % name
     if problem:
         written = ' (the snapshot may have been created: list the server\'s snapshots before trying again)' if name is not None else ''
         raise bad_response(request, 'the answer %s%s' % (problem[:300], written))

@@ -9,8 +9,8 @@ import sys
 import pytest
 import requests
 
-from emulator import SERVER_SHAPES, Emulator
-from test_emulator import EMULATOR_PY
+from .emulator import SERVER_SHAPES, Emulator
+from .harness import EMULATOR_SCRIPT as EMULATOR_PY
 
 
 def servers_and_detail(emu):

@@ -16,8 +16,10 @@ What the API answers is scripted, route by route, through its control endpoints 
         json | body          a JSON value, or a text body; "{api}", "{elsewhere}", "{api_port}" and
                              "{elsewhere_port}" in strings (and header values) become this server's addresses
         repeat               the body repeated to this many bytes (for oversized answers)
+        sequence             a list of JSON values answered in turn, the last one from then on
         trickle              send the answer one byte every this many seconds (stops after 60 s)
         trickle_headers      trickle the status line and headers too, not only the body
+        close_delimited      no Content-Length: the body ends when the connection closes
         pages                instead of json: DRF pages of these items (page_size items each, default 2)
         page_size, shrink_on_page
                              with pages: when that page is first asked for, the first item is deleted
@@ -122,12 +124,17 @@ class HostileServer(object):
             headers.update(self.fill(route.get('headers', {})))
             if 'pages' in route:
                 body = json.dumps(self._page(route, query)).encode()
+            elif 'sequence' in route:
+                body = json.dumps(self.fill(route['sequence'][min(route['used'], len(route['sequence'])) - 1])).encode()
             elif 'json' in route:
                 body = json.dumps(self.fill(route['json'])).encode()
             else:
                 body = self.fill(route.get('body', '')).encode()
         if route.get('repeat') and body:
             body = (body * (route['repeat'] // len(body) + 1))[:route['repeat']]
+        if route.get('close_delimited'):
+            headers['Connection'] = 'close'
+            headers['Content-Length'] = None
         return status, headers, body, float(route.get('trickle', 0)), bool(route.get('trickle_headers'))
 
     def _page(self, route, query):
@@ -189,7 +196,7 @@ def _make_server(hostile, port_name):
         def _send(self, status, headers, body, trickle=0, trickle_headers=False):
             head = ['HTTP/1.1 %d %s' % (status, self.responses.get(status, ('Hostile',))[0])]
             headers.setdefault('Content-Length', str(len(body)))
-            head.extend('%s: %s' % (name, value) for name, value in headers.items())
+            head.extend('%s: %s' % (name, value) for name, value in headers.items() if value is not None)
             head = ('\r\n'.join(head) + '\r\n\r\n').encode('latin-1')
             if not trickle:
                 self.wfile.write(head + body)

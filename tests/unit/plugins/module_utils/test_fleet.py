@@ -111,3 +111,15 @@ def test_an_empty_fleet_sends_no_request(emu):
     assert fleet.ensure_present() == [] and fleet.ensure_absent() == []
     assert not fleet.changed and fleet.failures() == []
     assert emu.requests() == []
+
+
+def test_a_snapshot_another_run_made_in_the_last_slot_is_adopted_unchanged(emu):
+    """Four snapshots: this run lists them, another run then takes the fifth slot with the same name. The create
+    is refused at the quota and the other run's snapshot is adopted: reported, but this run changed nothing."""
+    for index in range(4):
+        emu.add_snapshot(server_id=12345, name='old-%d' % index)
+    fleet = Fleet.of_one(client_for(emu), 12345, 'same-name')
+    theirs = emu.add_snapshot(server_id=12345, name='same-name')
+    snapshots = fleet.ensure_present(wait=False)
+    assert [snap['id'] for snap in snapshots] == [theirs['id']]
+    assert not fleet.changed and fleet.created == set()
