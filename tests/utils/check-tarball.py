@@ -10,7 +10,7 @@ import sys
 import tarfile
 
 # Paths that exist only on a developer's or CI's machine; none may appear in a shipped file.
-LOCAL_PATH = re.compile(r'(?<![\w.])(/work/|/home/[\w.-]+/|/root/|/Users/[\w.-]+/|/tmp/bash_jobs|[A-Z]:\\Users\\)')
+LOCAL_PATH = re.compile(r'(?<![\w.])(/work[/]|/home/[\w.-]+/|/root/|/Users/[\w.-]+/|/tmp/bash_jobs|[A-Z]:\\Users\\)')
 
 
 def read_allowlist(path):
