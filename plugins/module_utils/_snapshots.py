@@ -96,8 +96,9 @@ class SnapshotReader:
 
     The first read asks for the first page of the account-wide list: its count tells what the whole list
     costs (count / page size requests). When that is more than one request per server, each server's own
-    list (?server_id=, one request each, a few at a time) is read instead. servers_seen are the servers
-    the API listed snapshots of (so they exist).
+    list (?server_id=, one request each, a few at a time) is read instead; so is a pass over the account-wide
+    list that the list changed under, since another run's deletes can shift a snapshot past its pages.
+    servers_seen are the servers the API listed snapshots of (so they exist).
 
     Later reads that look for a few snapshots (the ones a run created and waits for) read the account-wide
     list from its first page and stop as soon as every wanted snapshot was seen and, when since is given,
@@ -123,36 +124,44 @@ class SnapshotReader:
         self.missing_servers = set()
 
     def read(self, server_ids=None):
-        """Every snapshot of server_ids (all of the set when None): the first call decides how to read."""
+        """Every snapshot of server_ids (all of the set when None): the first call decides how to read.
+
+        A pass over the account-wide list that the list changed under (its count moved, a page vanished, or
+        the ids do not add up) is not used: the servers' own lists are read instead, one page each, which no
+        other run's changes to other servers can shift. What retention deletes comes from this read, so it
+        must hold every snapshot of the servers. Without servers (the whole account), the list is read again.
+        """
         server_ids = self.server_ids if server_ids is None else list(dict.fromkeys(server_ids))
         self.whole = True
-        if server_ids is None and self.decided:
-            return list_snapshots(self.client)
         if self.per_server:
             return self._read_each(server_ids)
-        if self.decided:
-            return self._keep(list_snapshots(self.client), server_ids)
-        pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
         request = ('GET', shown_path(self.client, 'snapshots/'))
+        pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
+        results, count = [], None
         try:
-            first = next(pages)
-            results = [check_snapshot(snap, request) for snap in first['results']]
-            self.mark = results[0].get('created_at') if results and is_newest_first(results) else None
-            self.decided = True
-            whole_list = -(-(first['count'] or 0) // max(len(first['results']), 1))
-            if first['next'] and server_ids is not None and whole_list > len(server_ids):
-                self.per_server = True
-                return self._read_each(server_ids)
-            # As cheap as one request per server: the rest of the account-wide list, read again if it changes meanwhile.
             for page in pages:
-                if page is None or page['count'] != first['count']:
-                    return self._keep(list_snapshots(self.client), server_ids)
-                results.extend(check_snapshot(snap, request) for snap in page['results'])
+                if page is None or (count is not None and page['count'] != count):
+                    break
+                listed = [check_snapshot(snap, request) for snap in page['results']]
+                if count is None:
+                    count = page['count']
+                    if not self.decided:
+                        self.decided = True
+                        self.mark = listed[0].get('created_at') if listed and is_newest_first(listed) else None
+                        whole_list = -(-(count or 0) // max(len(listed), 1))
+                        if page['next'] and server_ids is not None and whole_list > len(server_ids):
+                            # The account-wide list costs more than one request per server.
+                            self.per_server = True
+                            break
+                results.extend(listed)
+            else:
+                if adds_up(results, count):
+                    return self._keep(results, server_ids)
         finally:
             pages.close()
-        if not adds_up(results, first['count']):
-            return self._keep(list_snapshots(self.client), server_ids)
-        return self._keep(results, server_ids)
+        if server_ids is None:
+            return list_snapshots(self.client)
+        return self._read_each(server_ids)
 
     def created_since(self, created):
         """The time every snapshot created since the first read is at least: what a settling read must reach, or None.

@@ -119,3 +119,37 @@ def test_retention_shares_the_read_and_frees_a_full_quota(emu):
     assert [snap['status'] for snap in snapshots] == ['completed'] * 2
     left = sorted((snap['server']['id'], snap['name']) for snap in emu.snapshots())
     assert left == [(FIRST, 'fleet-3'), (FIRST, 'fleet-4'), (FIRST, 'fleet-5'), (FIRST, 'other'), (FIRST + 1, 'fleet-5')]
+
+
+def test_a_slice_whose_account_list_changes_under_every_pass_reads_its_servers_own_lists(emu):
+    # The AWX slicing race: four slices of 40 servers, each pruning its own servers while the others read the
+    # account-wide list (2 pages). Every pass over that list sees it change; retention must still see every
+    # snapshot of its own servers, or an old name survives on some of them.
+    emu.reset(servers=40)
+    for day in range(1, 5):
+        for server_id in range(FIRST, FIRST + 40):
+            emu.add_snapshot(server_id=server_id, name='fleet-%d' % day, status='completed',
+                             created_at='2024-01-%02dT03:00:00Z' % day)
+    # Listed newest first, ties by the higher id: page 2 starts at fleet-2 of FIRST + 19, and each snapshot another
+    # slice deletes on page 1 moves the next fleet-2 (FIRST + 18, 17, ...) up out of reach of a pass that reads on.
+    own = list(range(FIRST + 1, FIRST + 40, 4))
+    others = sorted(snap['id'] for snap in emu.snapshots() if snap['server']['id'] not in own)
+    client, other_slice = client_for(emu), client_for(emu)
+    plain_get = client.get
+
+    def get_while_another_slice_prunes(path, params=None):
+        answer = plain_get(path, params)
+        if 'server_id' not in (params or {}):
+            other_slice.delete('snapshots/%d/' % others.pop())
+        return answer
+
+    client.get = get_while_another_slice_prunes
+    reader = SnapshotReader(client, own)
+    listing = reader.read()
+    assert not reader.per_server  # 2 pages cost less than 10 servers' lists
+    assert sorted((snap['server']['id'], snap['name']) for snap in listing) == sorted(
+        (server_id, 'fleet-%d' % day) for server_id in own for day in range(1, 5))
+    # One pass over the account-wide list, which changed under it, then each server's own list (one page each).
+    sent = [entry for entry in reads(emu, 0) if entry[0] == 'GET']
+    assert sent[-10:] == [('GET', '/api/v1/snapshots/', 'server_id')] * 10
+    assert len(sent) == 12
