@@ -512,19 +512,31 @@ class VpsorgClient:
 
     def _read_pages(self, path, query):
         """One pass over the pages: (items, settled), settled false when the list changed during the pass."""
-        shown_path = _path_of(self.url(path))
-        data = self.get(path, params=query)
-        first_count = data.get('count') if isinstance(data, dict) else None
         items = []
-        seen = set()
-        for dummy in range(MAX_PAGES):
-            page = check_page(data, ('GET', shown_path))
+        first_count = None
+        for index, page in enumerate(self.pages(path, query)):
+            if page is None:
+                return items, False  # a page vanished because items were deleted meanwhile: read again
+            if index == 0:
+                first_count = page['count']
             items.extend(page['results'])
             if page['count'] != first_count:
                 return items, False
+        return items, adds_up(items, first_count)
+
+    def pages(self, path, query):
+        """The pages of a list, one at a time, as dict(results, count, next), so a reader may stop early.
+
+        A later page that is gone (404: items were deleted meanwhile) is yielded as None, and ends the pages.
+        """
+        shown_path = _path_of(self.url(path))
+        data = self.get(path, params=query)
+        seen = set()
+        for dummy in range(MAX_PAGES):
+            page = check_page(data, ('GET', shown_path))
+            yield page
             if not page['next']:
-                # Items that shifted between pages show up twice or not at all: then the ids do not add up.
-                return items, first_count is None or len(set(item['id'] for item in items)) == first_count
+                return
             problem = _link_problem(page['next'], self._lib_origin, self._base_path)
             if problem:
                 # The token goes only to the configured API, and only under its path.
@@ -534,15 +546,21 @@ class VpsorgClient:
             parts = urlsplit(page['next'])
             next_url = self._origin_url + parts.path + ('?' + parts.query if parts.query else '')
             if next_url in seen:
-                return items, True
+                return
             seen.add(next_url)
             try:
                 data = self.get(next_url)
             except VpsorgApiError as exc:
                 if exc.status != 404:
                     raise
-                return items, False  # the page vanished because items were deleted meanwhile: read again
-        return items, True
+                yield None
+                return
+
+
+def adds_up(items, count):
+    """Whether a whole read holds as many distinct items as the list's count: items that shifted between pages
+    show up twice or not at all, and then the ids do not add up."""
+    return count is None or len(set(item['id'] for item in items)) == count
 
 
 def check_page(data, request):

@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
     COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
-    in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot, server_missing,
-    server_of, server_summary, settle_concurrent_duplicates)
+    SnapshotReader, in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot,
+    server_missing, server_of, server_summary, settle_concurrent_duplicates)
 
 # Writes in flight at once for a fleet: enough to hide latency, few enough not to trip rate limits.
 FLEET_WORKERS = 8
@@ -27,8 +27,11 @@ FLEET_WORKERS = 8
 class Fleet:
     """One snapshot name (or, for one server, one snapshot id) on a set of servers, in one module run.
 
-    Many servers (server_ids) read the account-wide list and the servers list, to tell unknown servers
-    at once. One server (server_id) reads only its own list, and learns that it does not exist from the
+    Many servers (server_ids) read through a SnapshotReader: the account-wide list when it costs no more
+    than one request per server, else each server's own list; then the servers list tells unknown servers
+    (or, after per-server reads, GET servers/{id}/ of the servers that listed no snapshot). While waiting,
+    per-server runs read only the newest pages of the account-wide list when the data shows it is newest
+    first. One server (server_id) reads only its own list, and learns that it does not exist from the
     create's 404 (or, in check mode, from GET servers/{id}/). Without server_id, snapshot_id selects
     a snapshot anywhere in the account, and its server is the fleet.
     """
@@ -44,8 +47,12 @@ class Fleet:
         server_ids = list(dict.fromkeys(sid for sid in server_ids if sid is not None))
         # The scope of every list this run reads: the one server, or the whole account.
         self.scope = server_ids[0] if not many and server_ids else None
+        self.reader = SnapshotReader(client, server_ids, workers) if many and server_ids else None
         # An empty server_ids has nothing to read: it sends no request.
-        self.listing = list_snapshots(client, self.scope) if server_ids or snapshot_id is not None else []
+        if self.reader:
+            self.listing = self.reader.read()
+        else:
+            self.listing = list_snapshots(client, self.scope) if server_ids or snapshot_id is not None else []
         if not server_ids and snapshot_id is not None:
             server_ids = [server_of(snap) for snap in self.listing if snap.get('id') == snapshot_id][:1]
         self.server_ids = server_ids
@@ -61,6 +68,18 @@ class Fleet:
         return cls(client, [server_id], name, snapshot_id, check_mode, many=False)
 
     def _fail_unknown_servers(self):
+        # A server the API listed snapshots of exists: only the others need a check.
+        unlisted = [(server_id, None) for server_id in self.server_ids if server_id not in self.reader.servers_seen]
+        if not unlisted:
+            return
+        if self.reader.per_server:
+            # Only the fleet's servers that listed no snapshot, one GET each, instead of the account's whole servers list.
+            for server_id, dummy in self._run_each(lambda server_id, dummy: get_server(self.client, server_id), unlisted):
+                self.reader.servers_seen.add(server_id)
+            for server_id in list(self.errors):
+                if self.errors[server_id].status == 404:
+                    self.errors[server_id] = server_missing(server_id)
+            return
         try:
             known_servers = set(server.get('id') for server in list_servers(self.client))
         except VpsorgApiError as exc:
@@ -74,11 +93,34 @@ class Fleet:
     def _active(self):
         return [server_id for server_id in self.server_ids if server_id not in self.errors]
 
-    def selected(self, server_id):
-        """The server's snapshots chosen by snapshot_id, or by name, newest first."""
-        if self.snapshot_id is not None:
+    def selected(self, server_id, names=None):
+        """The server's snapshots chosen by snapshot_id, or by name (or any of names), newest first."""
+        if self.snapshot_id is not None and names is None:
             return [snap for snap in self.by_server[server_id] if snap.get('id') == self.snapshot_id]
-        return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') == self.name])
+        names = [self.name] if names is None else names
+        return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') in names])
+
+    def names_beyond(self, prefix, keep):
+        """The names starting with prefix on the set's servers beyond the newest keep (name counts as one of them), newest first.
+
+        Names go newest first by their newest snapshot, as the fleet playbook's retention always did.
+        """
+        mine = newest_first([snap for server_id in self._active() for snap in self.by_server[server_id]
+                             if (snap.get('name') or '').startswith(prefix)])
+        return [name for name in dict.fromkeys(snap.get('name') for snap in mine) if name != self.name][max(keep - 1, 0):]
+
+    def prune(self, prefix, keep, wait=True, timeout=1800):
+        """Delete, before a create, the snapshots of the names beyond the newest keep (names_beyond); returns those names.
+
+        Shares this run's one read with the create that follows: what is deleted leaves the servers' lists here.
+        """
+        names = self.names_beyond(prefix, keep)
+        if names:
+            deleted = self.ensure_absent(wait, timeout, names)
+            gone = set(snap.get('id') for snap in deleted)
+            for server_id in self.by_server:
+                self.by_server[server_id] = [snap for snap in self.by_server[server_id] if snap.get('id') not in gone]
+        return names
 
     def _run_each(self, function, items):
         """Call function(server_id, payload) for every item, a few at a time; failures are kept per server."""
@@ -109,13 +151,29 @@ class Fleet:
         """
         if not snapshot_ids:
             return {}
-        target = SnapshotsTarget(self.client, snapshot_ids, until, server_id=self.scope, listing=listing)
+        read = None
+        if self.reader:
+            if listing is not None and not set(snapshot_ids) <= set(snap.get('id') for snap in listing):
+                listing = None  # a partial read that does not hold every snapshot waited for is no first poll
+
+            def read(pending):
+                return self._read_for(pending, snapshot_ids, until)
+        target = SnapshotsTarget(self.client, snapshot_ids, until, server_id=self.scope, listing=listing, read=read)
         target.wait(timeout, strict=False)
         for server_id in dict.fromkeys(snapshot_ids.values()):
             problem = target.error([snap_id for snap_id, owner in snapshot_ids.items() if owner == server_id])
             if problem:
                 self.errors[server_id] = problem
         return target.current
+
+    def _read_for(self, pending, snapshot_ids, until):
+        """A poll's listing: only the newest pages while waiting for snapshots to complete, the servers' lists otherwise."""
+        servers = list(dict.fromkeys(snapshot_ids[snap_id] for snap_id in pending))
+        if until == GONE:
+            return self.reader.read(servers)
+        stamps = [snap.get('created_at') for snap in self.listing if snap.get('id') in set(pending)]
+        since = min(stamps) if stamps and all(stamps) else None
+        return self.reader.read_newest(pending, servers, since)
 
     def ensure_present(self, description=None, wait=True, timeout=1800):
         """The snapshot named name on every server: found, or created (never twice); returns them in server order."""
@@ -142,21 +200,27 @@ class Fleet:
                 self.client, server_id, self.name, description, known_ids, made_elsewhere), to_create)
             if planned:
                 # One list settles races with other runs creating the same names, and is the wait's first poll.
-                self.listing = list_snapshots(self.client, self.scope)
+                if self.reader:
+                    # Every snapshot created since the first read is on the newest pages, when they are newest first.
+                    created_ids = [snap.get('id') for dummy, snap in planned]
+                    since = self.reader.created_since([snap for dummy, snap in planned])
+                    self.listing = self.reader.read_newest(created_ids, self._active(), since, through_since=True)
+                else:
+                    self.listing = list_snapshots(self.client, self.scope)
                 planned = self._run_each(lambda server_id, snap: settle_concurrent_duplicates(
                     self.client, snap, known[server_id], self.listing, timeout), planned)
         result.update(planned)
         self.created = set(server_id for server_id, dummy in planned) - made_elsewhere
-        self.changed = bool(self.created)
+        self.changed = self.changed or bool(self.created)
         if wait and not self.check_mode:
             waiting = dict((snap.get('id'), server_id) for server_id, snap in result.items() if snap.get('status') == IN_PROGRESS)
             current = self._wait(waiting, timeout, COMPLETED, self.listing)
             result = dict((server_id, current.get(snap.get('id'), snap)) for server_id, snap in result.items())
         return self._ordered(result)
 
-    def ensure_absent(self, wait=True, timeout=1800):
-        """Delete the selected snapshots of every server; returns them (newest first per server)."""
-        targets = [(server_id, snap) for server_id in self._active() for snap in self.selected(server_id)]
+    def ensure_absent(self, wait=True, timeout=1800, names=None):
+        """Delete the selected snapshots (or those named any of names) of every server; returns them (newest first per server)."""
+        targets = [(server_id, snap) for server_id in self._active() for snap in self.selected(server_id, names)]
         if self.check_mode or not targets:
             self.changed = bool(targets)
             return [snap for dummy, snap in targets]

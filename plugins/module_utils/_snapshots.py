@@ -11,8 +11,10 @@ Private to vpsorg.cloud: may change without notice; other collections must not i
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import bad_response, is_id, shown_path
+from ansible_collections.vpsorg.cloud.plugins.module_utils._client import PAGE_SIZE, adds_up, bad_response, is_id, shown_path
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
     HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, INVALID_INPUT, NOT_FOUND, SERVER_BUSY, SNAPSHOT_FAILED, SNAPSHOT_GONE,
     SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR, WAIT_TIMEOUT, VpsorgApiError)
@@ -87,6 +89,169 @@ def list_snapshots(client, server_id=None):
     if server_id:
         snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
     return snapshots
+
+
+class SnapshotReader:
+    """The snapshots of a set of servers, read the cheaper way, and later reads of the newest ones only.
+
+    The first read asks for the first page of the account-wide list: its count tells what the whole list
+    costs (count / page size requests). When that is more than one request per server, each server's own
+    list (?server_id=, one request each, a few at a time) is read instead; so is a pass over the account-wide
+    list that the list changed under, since another run's deletes can shift a snapshot past its pages.
+    servers_seen are the servers the API listed snapshots of (so they exist).
+
+    Later reads that look for a few snapshots (the ones a run created and waits for) read the account-wide
+    list from its first page and stop as soon as every wanted snapshot was seen and, when since is given,
+    the pages reached a snapshot created before since. That is sound only if the list is ordered newest
+    first, which is checked on the data of every page read, never assumed, and only if the list did not
+    change meanwhile (its count); otherwise, or when a wanted snapshot was not found, the read falls back
+    to the full read of the servers. mark is the created_at of the newest snapshot in the account at the
+    first read (None when the first page was not newest first): whatever is created later is not older.
+    """
+
+    def __init__(self, client, server_ids=None, workers=8):
+        self.client = client
+        # None: the whole account, always read account-wide.
+        self.server_ids = None if server_ids is None else list(dict.fromkeys(server_ids))
+        self.workers = workers
+        self.per_server = False
+        self.decided = False
+        self.mark = None
+        self.started = time.monotonic()
+        # Whether the last read was whole (every snapshot of its servers), not only the newest pages.
+        self.whole = True
+        self.servers_seen = set()
+        self.missing_servers = set()
+
+    def read(self, server_ids=None):
+        """Every snapshot of server_ids (all of the set when None): the first call decides how to read.
+
+        A pass over the account-wide list that the list changed under (its count moved, a page vanished, or
+        the ids do not add up) is not used: the servers' own lists are read instead, one page each, which no
+        other run's changes to other servers can shift. What retention deletes comes from this read, so it
+        must hold every snapshot of the servers. Without servers (the whole account), the list is read again.
+        """
+        server_ids = self.server_ids if server_ids is None else list(dict.fromkeys(server_ids))
+        self.whole = True
+        if self.per_server:
+            return self._read_each(server_ids)
+        request = ('GET', shown_path(self.client, 'snapshots/'))
+        pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
+        results, count = [], None
+        try:
+            for page in pages:
+                if page is None or (count is not None and page['count'] != count):
+                    break
+                listed = [check_snapshot(snap, request) for snap in page['results']]
+                if count is None:
+                    count = page['count']
+                    if not self.decided:
+                        self.decided = True
+                        self.mark = listed[0].get('created_at') if listed and is_newest_first(listed) else None
+                        whole_list = -(-(count or 0) // max(len(listed), 1))
+                        if page['next'] and server_ids is not None and whole_list > len(server_ids):
+                            # The account-wide list costs more than one request per server.
+                            self.per_server = True
+                            break
+                results.extend(listed)
+            else:
+                if adds_up(results, count):
+                    return self._keep(results, server_ids)
+        finally:
+            pages.close()
+        if server_ids is None:
+            return list_snapshots(self.client)
+        return self._read_each(server_ids)
+
+    def created_since(self, created):
+        """The time every snapshot created since the first read is at least: what a settling read must reach, or None.
+
+        At least mark (the newest snapshot then). When the created snapshots' created_at are plain UTC seconds,
+        also at least the oldest of them less the time this run took since its first read (and a second for
+        the rounding), which keeps the read to the newest page even when many snapshots share the mark's second.
+        """
+        stamps = [snap.get('created_at') or '' for snap in created]
+        if self.mark is None or not stamps or not all(UTC_SECONDS.match(stamp) for stamp in stamps):
+            return self.mark
+        oldest = datetime.strptime(min(stamps), '%Y-%m-%dT%H:%M:%SZ')
+        bound = oldest - timedelta(seconds=int(time.monotonic() - self.started) + 2)
+        return max(self.mark, bound.strftime('%Y-%m-%dT%H:%M:%SZ'))
+
+    def _keep(self, snapshots, server_ids):
+        wanted = set(server_ids if server_ids is not None else (server_of(snap) for snap in snapshots))
+        # By id: a page that shifted under the reader may have shown a snapshot twice.
+        kept = list(dict((snap['id'], snap) for snap in snapshots if server_of(snap) in wanted).values())
+        self.servers_seen.update(server_of(snap) for snap in kept)
+        return kept
+
+    def _read_each(self, server_ids):
+        def read_one(server_id):
+            try:
+                return list_snapshots(self.client, server_id)
+            except VpsorgApiError as exc:
+                if exc.status != 404:
+                    raise
+                self.missing_servers.add(server_id)  # an API that answers 404 for a server it does not know
+                return []
+
+        if len(server_ids) > 1:
+            with ThreadPoolExecutor(max_workers=min(self.workers, len(server_ids))) as pool:
+                lists = list(pool.map(read_one, server_ids))
+        else:
+            lists = [read_one(server_id) for server_id in server_ids]
+        snapshots = [snap for listed in lists for snap in listed]
+        self.servers_seen.update(server_of(snap) for snap in snapshots)
+        return snapshots
+
+    def read_newest(self, snapshot_ids, server_ids, since=None, through_since=False):
+        """A listing that holds snapshot_ids (and, with through_since, every snapshot created since since), reading as few pages as it can.
+
+        since also ends the read early: once the pages are older than it, a wanted snapshot not seen yet is not further down.
+        Reads the whole of server_ids instead when the account-wide list is cheap anyway, or when the pages
+        cannot prove it (not newest first, changed while read, a wanted snapshot not found).
+        """
+        if through_since and since is None:
+            return self.read(server_ids)
+        wanted = set(snapshot_ids)
+        found = {}
+        first_count = None
+        previous = None
+        request = ('GET', shown_path(self.client, 'snapshots/'))
+        pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
+        ordered = True
+        try:
+            for index, page in enumerate(pages):
+                if page is None or (index and page['count'] != first_count):
+                    break
+                first_count = page['count']
+                results = [check_snapshot(snap, request) for snap in page['results']]
+                ordered = ordered and is_newest_first(([previous] if previous else []) + results)
+                if not ordered and self.per_server:
+                    break  # not newest first: the servers' own lists cost less than the whole account-wide list
+                previous = results[-1] if results else previous
+                found.update((snap['id'], snap) for snap in results)
+                passed = ordered and since is not None and previous is not None and (previous.get('created_at') or '') < since
+                if wanted <= set(found) and (passed or not through_since):
+                    self.whole = False
+                    return list(found.values())
+                if passed:
+                    break  # newest first and older than since: a wanted snapshot that was not seen is not further down
+            else:
+                if adds_up(list(found.values()), first_count):
+                    self.whole = True
+                    return list(found.values())  # every page, and the list did not change meanwhile: a whole read
+        finally:
+            pages.close()
+        return self.read(server_ids)
+
+
+UTC_SECONDS = re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\Z')
+
+
+def is_newest_first(snapshots):
+    """Whether the snapshots, as listed, go from newest to oldest (created_at never increases; every one has it)."""
+    stamps = [snap.get('created_at') for snap in snapshots]
+    return all(stamps) and all(newer >= older for newer, older in zip(stamps, stamps[1:]))
 
 
 def list_servers(client, **filters):
@@ -331,8 +496,10 @@ class SnapshotsTarget:
     list just read, serves as the first poll. current is the last listing by id.
     """
 
-    def __init__(self, client, snapshot_ids, until=COMPLETED, server_id=None, listing=None):
+    def __init__(self, client, snapshot_ids, until=COMPLETED, server_id=None, listing=None, read=None):
         self.client = client
+        # read(pending ids) -> a listing that holds every pending snapshot that still exists; by default one list.
+        self.read = read or (lambda pending: list_snapshots(self.client, self.server_id))
         self.snapshot_ids = list(dict.fromkeys(snapshot_ids))
         self.until = until
         self.server_id = server_id
@@ -346,8 +513,18 @@ class SnapshotsTarget:
         return [self.current[snap_id] for snap_id in snapshot_ids if self.current.get(snap_id, {}).get('status') == IN_PROGRESS]
 
     def poll(self):
-        listing = self._fresh.pop() if self._fresh else list_snapshots(self.client, self.server_id)
-        self.current = dict((snap.get('id'), snap) for snap in listing)
+        if self._fresh:
+            listing = self._fresh.pop()
+        else:
+            pending = [snap.get('id') for snap in self._pending(self.snapshot_ids)] if self.current else self.snapshot_ids
+            listing = self.read(pending)
+        previous, self.current = self.current, dict((snap.get('id'), snap) for snap in listing)
+        if self.until != GONE:
+            # A snapshot that already ended stays as it was last read: a poll that reads only the newest pages
+            # looks for the pending ones alone.
+            for snap_id in self.snapshot_ids:
+                if snap_id not in self.current and previous.get(snap_id, {}).get('status') not in (None, IN_PROGRESS):
+                    self.current[snap_id] = previous[snap_id]
         return not self._pending(self.snapshot_ids)
 
     def wait(self, timeout, strict=True):

@@ -74,6 +74,21 @@ options:
       - Free text stored with the snapshot. Used only when the snapshot is created; the API cannot
         change it later.
     type: str
+  keep:
+    description:
+      - With O(state=present) and O(keep_prefix), retention before the create, in the same run and on the
+        same read of the snapshots.
+      - Of the snapshot names that start with O(keep_prefix) on the task's servers, the newest O(keep) are
+        kept (names ordered by their newest snapshot; O(name) always counts as one of them) and every snapshot
+        of the older names on those servers is deleted first, so a server whose quota is full of such
+        snapshots still gets the new one. Snapshots whose names do not start with O(keep_prefix) are never deleted.
+      - At least 1. RV(pruned_names) lists the names deleted.
+    type: int
+  keep_prefix:
+    description:
+      - The prefix of the snapshot names that O(keep) counts and prunes, for example V(fleet-).
+        O(name) must start with it. Required with O(keep).
+    type: str
   wait:
     description:
       - V(present) waits until the snapshot is C(completed).
@@ -117,6 +132,15 @@ EXAMPLES = r"""
         name: fleet-20250115
       run_once: true
       delegate_to: localhost
+
+- name: Snapshot a fleet and keep its newest 3 fleet- snapshot names (older ones are deleted first)
+  vpsorg.cloud.vpsorg_snapshot:
+    server_ids: "{{ groups['web'] | map('extract', hostvars, 'vpsorg_server_id') | list }}"
+    name: fleet-20250115
+    keep: 3
+    keep_prefix: fleet-
+  run_once: true
+  delegate_to: localhost
 
 - name: Patch, and roll back to the snapshot if anything fails
   block:
@@ -201,6 +225,14 @@ snapshots:
   type: list
   elements: dict
   sample: [{"id": 802, "server": {"id": 12345, "name": "web-server-01"}, "name": "fleet-20250115", "status": "completed"}]
+pruned_names:
+  description:
+    - With O(keep), the snapshot names that were deleted (in check mode, would be) from the task's servers
+      before the create, newest first.
+  returned: with O(keep)
+  type: list
+  elements: str
+  sample: ["fleet-20250112"]
 failed_servers:
   description: With O(server_ids), the servers that failed and why. The task fails when this is not empty.
   returned: with O(server_ids)
@@ -262,6 +294,14 @@ def selection_problems(params):
     """The rules on combined options that argument_spec cannot declare."""
     if params['state'] == 'restored' and params['server_ids'] is not None:
         return ['state=restored restores one server: use snapshot_id or server_id with name, not server_ids']
+    if params['keep'] is not None and params['state'] != 'present':
+        return ['keep prunes before a create: it needs state=present']
+    if params['keep'] is not None and params['keep'] < 1:
+        return ['keep must be at least 1 (the new snapshot itself), got %d' % params['keep']]
+    if params['keep_prefix'] == '':
+        return ['keep_prefix must not be empty: it decides which snapshots may be deleted']
+    if params['keep_prefix'] is not None and not (params['name'] or '').startswith(params['keep_prefix']):
+        return ["name '%s' must start with keep_prefix '%s'" % (params['name'], params['keep_prefix'])]
     if params['state'] != 'present' and params['server_ids'] is None and params['snapshot_id'] is None and (
             params['server_id'] is None or not params['name']):
         return ['state=%s needs snapshot_id, or server_id and name' % params['state']]
@@ -295,6 +335,8 @@ def main():
         name=dict(type='str'),
         snapshot_id=dict(type='int'),
         description=dict(type='str'),
+        keep=dict(type='int'),
+        keep_prefix=dict(type='str', no_log=False),
         wait=dict(type='bool', default=True),
         wait_timeout=dict(type='int', default=1800),
     )
@@ -302,7 +344,7 @@ def main():
         argument_spec=argument_spec,
         mutually_exclusive=[('server_ids', 'server_id'), ('server_ids', 'snapshot_id')],
         required_if=[('state', 'present', ('server_id', 'server_ids'), True), ('state', 'present', ('name',))],
-        required_by={'server_ids': 'name'},
+        required_by={'server_ids': 'name', 'keep': 'keep_prefix', 'keep_prefix': 'keep'},
         supports_check_mode=True,
     )
     params = module.params
@@ -324,6 +366,9 @@ def main():
             else:
                 selector = params['snapshot_id'] if state == 'absent' else None
                 fleet = Fleet.of_one(client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
+            pruned = None
+            if state == 'present' and params['keep'] is not None:
+                pruned = fleet.prune(params['keep_prefix'], params['keep'], wait, timeout)
             if state == 'present':
                 snapshots = fleet.ensure_present(params['description'], wait, timeout)
                 before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
@@ -334,6 +379,8 @@ def main():
                 result, diff, failed = fleet_result(fleet, snapshots, before, after)
             else:
                 result, diff, failed = one_server_result(fleet, snapshots, before, after, state)
+            if pruned is not None:
+                result['pruned_names'] = pruned
         if module._diff:
             result['diff'] = diff
         if failed:

@@ -36,6 +36,15 @@ options:
       - Only the snapshots of this server. Sent to the API as its C(server_id) filter.
       - A server that does not exist in the account simply has no snapshots.
     type: int
+  server_ids:
+    description:
+      - Only the snapshots of these servers, for example the servers of a fleet that is a part of a large account.
+      - Read the cheaper way, chosen from the size of the account's list (its first page tells it), the
+        account-wide list when it costs no more than one request per server, else each server's own list
+        (one request each, a few at a time). Servers that do not exist in the account simply have no snapshots.
+      - Mutually exclusive with O(server_id).
+    type: list
+    elements: int
   name:
     description:
       - Only the snapshots with this name (names are not unique, so several may match).
@@ -44,7 +53,7 @@ options:
   snapshot_ids:
     description:
       - Only the snapshots with these ids.
-      - The task fails, naming them, if any of these ids does not exist (on O(server_id), when it is set),
+      - The task fails, naming them, if any of these ids does not exist (on O(server_id) or O(server_ids), when set),
         so a typo never looks like a snapshot with nothing to wait for.
     type: list
     elements: int
@@ -60,7 +69,8 @@ options:
       - Poll until none of the snapshots selected by O(server_id), O(name) and O(snapshot_ids) is C(in_progress).
       - An in-progress snapshot that disappears while it is waited for (deleted by someone else) fails the
         task, naming it, instead of being waited for until the timeout. A completed one deleted meanwhile is
-        left out of RV(snapshots).
+        left out of RV(snapshots) when the last poll read the whole list; when it read only the newest pages
+        (see the notes), the snapshots it did not read are returned as first listed.
       - Snapshots created after the task started are not waited for.
     type: bool
     default: false
@@ -73,6 +83,9 @@ options:
 notes:
   - Polls are frequent at first, then every fifth of the time waited so far (at most every 15 seconds),
     so a long wait costs a few dozen list requests.
+  - While waiting, a poll reads the account-wide list from its first page only until it has seen every snapshot
+    still waited for, when the pages show that the API lists newest first (checked on every page, never assumed);
+    otherwise, or when a snapshot was not found, the poll reads the whole selection again.
 seealso:
   - module: vpsorg.cloud.vpsorg_snapshot
   - name: VPS.org Snapshots API reference
@@ -207,11 +220,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.vpsorg.cloud.plugins.module_utils._client import client_for, vpsorg_argument_spec
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import NOT_FOUND, VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    IN_PROGRESS, SnapshotsTarget, check_options, list_snapshots, newest_first)
+    IN_PROGRESS, SnapshotReader, SnapshotsTarget, check_options, list_snapshots, newest_first, server_of)
 
 
-def missing_ids_error(missing, server_id):
+def missing_ids_error(missing, server_id, server_ids=None):
     where = 'on server %d' % server_id if server_id else 'in this account'
+    if server_ids is not None:
+        where = 'on servers %s' % ', '.join(str(one) for one in server_ids)
     return VpsorgApiError('snapshot_ids %s %s not exist %s' % (', '.join(str(snap_id) for snap_id in missing), 'does' if len(missing) == 1 else 'do', where),
                           code=NOT_FOUND)
 
@@ -222,7 +237,7 @@ def selected_snapshots(listed, params):
         listed_ids = set(snap.get('id') for snap in listed)
         missing = [snap_id for snap_id in dict.fromkeys(params['snapshot_ids']) if snap_id not in listed_ids]
         if missing:
-            raise missing_ids_error(missing, params['server_id'])
+            raise missing_ids_error(missing, params['server_id'], params['server_ids'])
         listed = [snap for snap in listed if snap.get('id') in params['snapshot_ids']]
     if params['name'] is not None:
         listed = [snap for snap in listed if snap.get('name') == params['name']]
@@ -233,24 +248,41 @@ def main():
     argument_spec = vpsorg_argument_spec()
     argument_spec.update(
         server_id=dict(type='int'),
+        server_ids=dict(type='list', elements='int'),
         name=dict(type='str'),
         snapshot_ids=dict(type='list', elements='int'),
         status=dict(type='str', choices=['in_progress', 'completed']),
         wait=dict(type='bool', default=False),
         wait_timeout=dict(type='int', default=1800),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[('server_id', 'server_ids')], supports_check_mode=True)
     params = module.params
     try:
         check_options(params)
         client = client_for(params)
-        listed = list_snapshots(client, params['server_id'])
+        reader = None
+        if params['server_id']:
+            listed = list_snapshots(client, params['server_id'])
+        else:
+            reader = SnapshotReader(client, params['server_ids'])
+            listed = reader.read()
         snapshots = selected_snapshots(listed, params)
         in_progress = [snap.get('id') for snap in snapshots if snap.get('status') == IN_PROGRESS]
         if params['wait'] and in_progress:
             # One account-wide (or server-wide) list per poll, whatever the number of snapshots; the list just read is the first.
-            current = SnapshotsTarget(client, in_progress, server_id=params['server_id'], listing=listed).wait(params['wait_timeout'])
-            snapshots = [current[snap.get('id')] for snap in snapshots if snap.get('id') in current]
+            read = None
+            if reader:
+                created = dict((snap.get('id'), snap) for snap in snapshots)
+
+                def read(pending):
+                    stamps = [created[snap_id].get('created_at') for snap_id in pending]
+                    servers = list(dict.fromkeys(server_of(created[snap_id]) for snap_id in pending))
+                    return reader.read_newest(pending, servers if params['server_ids'] is not None else None,
+                                              min(stamps) if stamps and all(stamps) else None)
+            current = SnapshotsTarget(client, in_progress, server_id=params['server_id'], listing=listed, read=read).wait(params['wait_timeout'])
+            # A snapshot the last poll did not read (it read only the newest pages) stays as first listed.
+            snapshots = [current.get(snap.get('id'), snap) for snap in snapshots
+                         if snap.get('id') in current or (reader is not None and not reader.whole)]
         if params['status']:
             snapshots = [snap for snap in snapshots if snap.get('status') == params['status']]
     except VpsorgApiError as exc:

@@ -71,13 +71,14 @@ def run_round(api, directory):
             problems.append("slice %d failed (rc %d): %s" % (index, rc, " | ".join(failed)[:600]))
             continue
         events = job_events(artifacts)
-        deleted = task_results(events, "Delete each old fleet snapshot name from the servers that have it")
+        # Retention runs in the snapshot task, on its own read (keep / keep_prefix): pruned_names says what it deleted.
         created = task_results(events, "Snapshot every server in one task and wait for all of them")
-        touched = set(s["server"]["id"] for result in deleted + created for s in result.get("snapshots", []))
+        touched = set(s["server"]["id"] for result in created for s in result.get("snapshots", []))
         if not touched <= own_ids:
             problems.append("slice %d touched other slices' servers %s" % (index, sorted(touched - own_ids)))
-        if sorted(item.get("item") for item in deleted) != list(OLD_NAMES[:len(OLD_NAMES) + 1 - KEEP]):
-            problems.append("slice %d pruned %s" % (index, sorted(item.get("item") for item in deleted)))
+        pruned = sorted(name for result in created for name in result.get("pruned_names", []))
+        if pruned != list(OLD_NAMES[:len(OLD_NAMES) + 1 - KEEP]):
+            problems.append("slice %d pruned %s" % (index, pruned))
 
     state = api.state()
     for server in servers:

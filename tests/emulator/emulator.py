@@ -45,6 +45,9 @@ LOCATIONS = ("nyc1", "ams1", "fra1")
 # How /api/v1/servers/ answers: "flat" strings and ip_address; "names" like the list entries a public client
 # reads (ipv4_addresses, location_name, plan_name, os_name); "nested" like detail entries ({"name": ...} objects).
 SERVER_SHAPES = ("flat", "names", "nested")
+# How GET /snapshots/ orders its results: newest first (as documented clients expect), or oldest first, as a DRF API
+# without an explicit ordering lists by primary key; a client must not depend on the order.
+LIST_ORDERS = ("newest_first", "oldest_first")
 FIRST_SERVER_ID = 12345
 FIRST_SNAPSHOT_ID = 801
 # Seeded servers get fixed creation dates so that state dumps are reproducible.
@@ -127,6 +130,7 @@ class Config:
     max_page_size: int = 100
     rate_limit: int = 0
     server_shape: str = "flat"
+    list_order: str = "newest_first"
 
     LIMITS = {
         "snapshot_seconds": (float, 0),
@@ -140,9 +144,10 @@ class Config:
         """Validate every change first so that a bad request changes nothing."""
         validated = {}
         for key, value in changes.items():
-            if key == "server_shape":
-                if value not in SERVER_SHAPES:
-                    raise ApiError(400, {key: ["Expected one of %s." % ", ".join(SERVER_SHAPES)]})
+            if key in ("server_shape", "list_order"):
+                choices = SERVER_SHAPES if key == "server_shape" else LIST_ORDERS
+                if value not in choices:
+                    raise ApiError(400, {key: ["Expected one of %s." % ", ".join(choices)]})
                 validated[key] = value
                 continue
             if key not in self.LIMITS:
@@ -645,6 +650,8 @@ class Emulator:
             # Like a DRF filter, a server the account does not own simply matches nothing.
             server = self._servers.get(server_id)
             snapshots = self._server_snapshots(server_id) if server is not None and server.account == account else []
+        if self.config.list_order == "oldest_first":
+            snapshots = snapshots[::-1]
         return self._paginate(request, snapshots)
 
     def create_snapshot(self, request, account):

@@ -417,13 +417,22 @@ def test_control_adds_servers_and_snapshots(emu):
 def test_runtime_config(emu):
     config = emu.control("POST", "/config", {"snapshot_seconds": 0, "restore_seconds": 0.1, "page_size": 2})
     assert config == {"snapshot_seconds": 0.0, "restore_seconds": 0.1, "page_size": 2, "max_page_size": 100, "rate_limit": 0,
-                      "server_shape": "flat"}
+                      "server_shape": "flat", "list_order": "newest_first"}
     snapshot_id = emu.create(12345, "instant").json()["id"]
     assert emu.api("GET", "/snapshots/%d/" % snapshot_id).json()["status"] == "completed"
     assert len(emu.api("GET", "/servers/").json()["results"]) == 2
     emu.control("POST", "/config", {"page_size": 0}, expected=(400,))
     emu.control("POST", "/config", {"bogus": 1}, expected=(400,))
     assert emu.control("GET", "/config")["page_size"] == 2
+
+
+def test_list_order_oldest_first(emu):
+    first, second = emu.create(12345, "older").json()["id"], emu.create(12345, "newer").json()["id"]
+    assert [snap["id"] for snap in emu.api("GET", "/snapshots/?page_size=100").json()["results"]][:2] == [second, first]
+    emu.control("POST", "/config", {"list_order": "oldest_first"})
+    assert [snap["id"] for snap in emu.api("GET", "/snapshots/?page_size=100").json()["results"]][-2:] == [first, second]
+    assert [snap["id"] for snap in emu.api("GET", "/snapshots/?server_id=12345").json()["results"]][-2:] == [first, second]
+    emu.control("POST", "/config", {"list_order": "sideways"}, expected=(400,))
 
 
 def test_control_refuses_non_loopback_clients(emulator_instance):
