@@ -41,7 +41,7 @@ except ImportError:
 
 # The User-Agent's version. Modules run from an AnsiballZ zip that holds only the module_utils, so
 # galaxy.yml is not there to read: tests/unit/plugins/module_utils/test_api.py keeps the two equal.
-COLLECTION_VERSION = '0.1.0'
+COLLECTION_VERSION = '1.0.0'
 DEFAULT_API_URL = 'https://admin.vps.org/api/v1'
 # DRF-style APIs cap page_size at their maximum, so asking for a large page only saves requests.
 PAGE_SIZE = 100
