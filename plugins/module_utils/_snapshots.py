@@ -97,7 +97,9 @@ class SnapshotReader:
     The first read asks for the first page of the account-wide list: its count tells what the whole list
     costs (count / page size requests). When that is more than one request per server, each server's own
     list (?server_id=, one request each, a few at a time) is read instead; so is a pass over the account-wide
-    list that the list changed under, since another run's deletes can shift a snapshot past its pages.
+    list that the list changed under, since another run's deletes can shift a snapshot past its pages, and any
+    list of several pages that is not newest first (there, new snapshots land among the pages, and a shifted
+    snapshot can go unseen while the ids still add up to the count).
     servers_seen are the servers the API listed snapshots of (so they exist).
 
     Later reads that look for a few snapshots (the ones a run created and waits for) read the account-wide
@@ -137,25 +139,30 @@ class SnapshotReader:
             return self._read_each(server_ids)
         request = ('GET', shown_path(self.client, 'snapshots/'))
         pages = self.client.pages('snapshots/', {'page_size': PAGE_SIZE})
-        results, count = [], None
+        results, count, ordered, read_pages = [], None, True, 0
         try:
             for page in pages:
                 if page is None or (count is not None and page['count'] != count):
                     break
                 listed = [check_snapshot(snap, request) for snap in page['results']]
+                read_pages += 1
+                ordered = ordered and is_newest_first(results[-1:] + listed)
                 if count is None:
                     count = page['count']
                     if not self.decided:
                         self.decided = True
-                        self.mark = listed[0].get('created_at') if listed and is_newest_first(listed) else None
+                        self.mark = listed[0].get('created_at') if listed and ordered else None
                         whole_list = -(-(count or 0) // max(len(listed), 1))
-                        if page['next'] and server_ids is not None and whole_list > len(server_ids):
-                            # The account-wide list costs more than one request per server.
+                        if page['next'] and server_ids is not None and (whole_list > len(server_ids) or not ordered):
+                            # The account-wide list costs more than one request per server, or it is not newest
+                            # first: then what other runs create lands among the pages, and a pass can miss a
+                            # snapshot that moved back onto a page already read, with the count still adding up.
                             self.per_server = True
                             break
                 results.extend(listed)
             else:
-                if adds_up(results, count):
+                # One page is one answer; over several, only newest first moves nothing out of a pass's reach.
+                if adds_up(results, count) and (ordered or read_pages == 1):
                     return self._keep(results, server_ids)
         finally:
             pages.close()
@@ -237,9 +244,9 @@ class SnapshotReader:
                 if passed:
                     break  # newest first and older than since: a wanted snapshot that was not seen is not further down
             else:
-                if adds_up(list(found.values()), first_count):
+                if ordered and adds_up(list(found.values()), first_count):
                     self.whole = True
-                    return list(found.values())  # every page, and the list did not change meanwhile: a whole read
+                    return list(found.values())  # every page, newest first, and the list did not change: a whole read
         finally:
             pages.close()
         return self.read(server_ids)
