@@ -109,18 +109,29 @@ class Fleet:
                              if (snap.get('name') or '').startswith(prefix)])
         return [name for name in dict.fromkeys(snap.get('name') for snap in mine) if name != self.name][max(keep - 1, 0):]
 
-    def prune(self, prefix, keep, wait=True, timeout=1800):
-        """Delete, before a create, the snapshots of the names beyond the newest keep (names_beyond); returns those names.
+    def full_servers(self):
+        """The servers whose quota is full and that lack the snapshot named name: a create there needs room first."""
+        return [server_id for server_id in self._active()
+                if len(self.by_server[server_id]) >= SNAPSHOT_LIMIT and not self.selected(server_id)]
 
-        Shares this run's one read with the create that follows: what is deleted leaves the servers' lists here.
+    def servers_done(self, snapshots):
+        """The servers whose snapshot of snapshots (what ensure_present returned) is completed (in check mode: would
+        be), and that did not fail."""
+        return [server_of(snap) for snap in snapshots
+                if server_of(snap) not in self.errors and (self.check_mode or snap.get('status') == COMPLETED)]
+
+    def prune(self, names, servers, wait=True, timeout=1800):
+        """Delete every snapshot named any of names on servers (in check mode: tell them); returns the names that had one.
+
+        Shares this run's one read: what is deleted leaves the servers' lists here, so a later prune skips it.
         """
-        names = self.names_beyond(prefix, keep)
-        if names:
-            deleted = self.ensure_absent(wait, timeout, names)
-            gone = set(snap.get('id') for snap in deleted)
-            for server_id in self.by_server:
-                self.by_server[server_id] = [snap for snap in self.by_server[server_id] if snap.get('id') not in gone]
-        return names
+        if not names or not servers:
+            return []
+        deleted = self.ensure_absent(wait, timeout, names, servers)
+        gone = set(snap.get('id') for snap in deleted)
+        for server_id in self.by_server:
+            self.by_server[server_id] = [snap for snap in self.by_server[server_id] if snap.get('id') not in gone]
+        return [name for name in names if name in set(snap.get('name') for snap in deleted)]
 
     def _run_each(self, function, items):
         """Call function(server_id, payload) for every item, a few at a time; failures are kept per server."""
@@ -218,11 +229,13 @@ class Fleet:
             result = dict((server_id, current.get(snap.get('id'), snap)) for server_id, snap in result.items())
         return self._ordered(result)
 
-    def ensure_absent(self, wait=True, timeout=1800, names=None):
-        """Delete the selected snapshots (or those named any of names) of every server; returns them (newest first per server)."""
-        targets = [(server_id, snap) for server_id in self._active() for snap in self.selected(server_id, names)]
+    def ensure_absent(self, wait=True, timeout=1800, names=None, servers=None):
+        """Delete the selected snapshots (or those named any of names) of every server (or of servers); returns them
+        (newest first per server)."""
+        servers = self._active() if servers is None else [server_id for server_id in servers if server_id not in self.errors]
+        targets = [(server_id, snap) for server_id in servers for snap in self.selected(server_id, names)]
         if self.check_mode or not targets:
-            self.changed = bool(targets)
+            self.changed = self.changed or bool(targets)
             return [snap for dummy, snap in targets]
         in_progress = dict((snap.get('id'), server_id) for server_id, snap in targets if snap.get('status') == IN_PROGRESS)
         if in_progress and not wait:
@@ -236,7 +249,7 @@ class Fleet:
         deleted = self._run_each(lambda server_id, snap: delete_snapshot(self.client, snap['id']) or snap, targets)
         if wait and deleted:
             self._wait(dict((snap['id'], server_id) for server_id, snap in deleted), timeout, GONE)
-        self.changed = bool(deleted)
+        self.changed = self.changed or bool(deleted)
         return [snap for server_id, snap in deleted if server_id not in self.errors]
 
     def _ordered(self, by_server):

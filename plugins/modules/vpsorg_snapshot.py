@@ -76,12 +76,15 @@ options:
     type: str
   keep:
     description:
-      - With O(state=present) and O(keep_prefix), retention before the create, in the same run and on the
-        same read of the snapshots.
+      - With O(state=present) and O(keep_prefix), retention in the same run and on the same read of the snapshots.
       - Of the snapshot names that start with O(keep_prefix) on the task's servers, the newest O(keep) are
-        kept (names ordered by their newest snapshot; O(name) always counts as one of them) and every snapshot
-        of the older names on those servers is deleted first, so a server whose quota is full of such
-        snapshots still gets the new one. Snapshots whose names do not start with O(keep_prefix) are never deleted.
+        kept (names ordered by their newest snapshot; O(name) always counts as one of them). Every snapshot of
+        the older names is deleted from each server once its snapshot O(name) is completed, so a server whose
+        new snapshot failed or timed out keeps its old ones (with O(wait=false), only servers whose snapshot
+        was already completed are pruned).
+      - A server whose 5-snapshot quota is full and that lacks O(name) is pruned first instead, of the same
+        names, so that it still gets the new snapshot.
+      - Snapshots whose names do not start with O(keep_prefix), and servers not in the task, are never touched.
       - At least 1. RV(pruned_names) lists the names deleted.
     type: int
   keep_prefix:
@@ -227,8 +230,8 @@ snapshots:
   sample: [{"id": 802, "server": {"id": 12345, "name": "web-server-01"}, "name": "fleet-20250115", "status": "completed"}]
 pruned_names:
   description:
-    - With O(keep), the snapshot names that were deleted (in check mode, would be) from the task's servers
-      before the create, newest first.
+    - With O(keep), the snapshot names that were deleted (in check mode, would be) from the task's servers,
+      newest first.
   returned: with O(keep)
   type: list
   elements: str
@@ -368,10 +371,15 @@ def main():
                 fleet = Fleet.of_one(client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
             pruned = None
             if state == 'present' and params['keep'] is not None:
-                pruned = fleet.prune(params['keep_prefix'], params['keep'], wait, timeout)
+                beyond = fleet.names_beyond(params['keep_prefix'], params['keep'])
+                # A server whose quota is full gets room first, or its create would fail at the quota.
+                pruned = fleet.prune(beyond, fleet.full_servers(), wait, timeout)
             if state == 'present':
                 snapshots = fleet.ensure_present(params['description'], wait, timeout)
                 before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
+            if pruned is not None:
+                # The other servers are pruned once their new snapshot is completed: a failed one keeps its old names.
+                pruned = [name for name in beyond if name in set(pruned + fleet.prune(beyond, fleet.servers_done(snapshots), wait, timeout))]
             elif state == 'absent':
                 snapshots = fleet.ensure_absent(wait, timeout)
                 before, after = snapshots, []

@@ -108,17 +108,37 @@ def test_the_whole_account_reads_its_list_once_without_reading_the_first_page_ag
     assert reads(emu, 0) == [('GET', '/api/v1/snapshots/', 1), ('GET', '/api/v1/servers/', 1)]
 
 
-def test_retention_shares_the_read_and_frees_a_full_quota(emu):
+def test_retention_shares_the_read_makes_room_on_a_full_server_first_and_prunes_the_others_after(emu):
     for index, name in enumerate(['fleet-1', 'fleet-2', 'fleet-3', 'fleet-4', 'other']):
         emu.add_snapshot(server_id=FIRST, name=name, status='completed', created_at='2025-01-0%dT00:00:00Z' % (index + 1))
     emu.add_snapshot(server_id=FIRST + 1, name='fleet-2', status='completed', created_at='2025-01-02T00:00:00Z')
     fleet = Fleet(client_for(emu), [FIRST, FIRST + 1], 'fleet-5')
-    assert fleet.prune('fleet-', 3) == ['fleet-2', 'fleet-1']
+    beyond = fleet.names_beyond('fleet-', 3)
+    assert beyond == ['fleet-2', 'fleet-1']
+    # FIRST is full: room first there, with the names a prune deletes anyway; FIRST + 1 keeps fleet-2 for now.
+    assert fleet.prune(beyond, fleet.full_servers()) == ['fleet-2', 'fleet-1']
+    assert sorted(snap['name'] for snap in emu.snapshots() if snap['server']['id'] == FIRST + 1) == ['fleet-2']
     snapshots = fleet.ensure_present(wait=True, timeout=30)
     assert not fleet.errors and fleet.changed
     assert [snap['status'] for snap in snapshots] == ['completed'] * 2
+    assert fleet.prune(beyond, fleet.servers_done(snapshots)) == ['fleet-2']
     left = sorted((snap['server']['id'], snap['name']) for snap in emu.snapshots())
     assert left == [(FIRST, 'fleet-3'), (FIRST, 'fleet-4'), (FIRST, 'fleet-5'), (FIRST, 'other'), (FIRST + 1, 'fleet-5')]
+
+
+def test_retention_keeps_the_old_names_of_a_server_that_did_not_get_its_new_snapshot(emu):
+    for server_id in (FIRST, FIRST + 1):
+        for day in (1, 2, 3):
+            emu.add_snapshot(server_id=server_id, name='fleet-%d' % day, status='completed', created_at='2025-01-0%dT00:00:00Z' % day)
+    fleet = Fleet(client_for(emu), [FIRST, FIRST + 1], 'fleet-4')
+    beyond = fleet.names_beyond('fleet-', 2)
+    assert beyond == ['fleet-2', 'fleet-1'] and fleet.prune(beyond, fleet.full_servers()) == []
+    emu.update_server(FIRST + 1, status='restoring')  # the API refuses a snapshot of a server being restored
+    snapshots = fleet.ensure_present(wait=True, timeout=30)
+    assert list(fleet.errors) == [FIRST + 1]
+    assert fleet.prune(beyond, fleet.servers_done(snapshots)) == ['fleet-2', 'fleet-1']
+    left = sorted((snap['server']['id'], snap['name']) for snap in emu.snapshots() if snap['status'] == 'completed')
+    assert left == [(FIRST, 'fleet-3'), (FIRST, 'fleet-4'), (FIRST + 1, 'fleet-1'), (FIRST + 1, 'fleet-2'), (FIRST + 1, 'fleet-3')]
 
 
 def test_a_slice_whose_account_list_changes_under_every_pass_reads_its_servers_own_lists(emu):
@@ -153,3 +173,33 @@ def test_a_slice_whose_account_list_changes_under_every_pass_reads_its_servers_o
     sent = [entry for entry in reads(emu, 0) if entry[0] == 'GET']
     assert sent[-10:] == [('GET', '/api/v1/snapshots/', 'server_id')] * 10
     assert len(sent) == 12
+
+
+def test_a_slice_of_an_api_listing_oldest_first_never_trusts_a_pass_over_its_pages(emu):
+    # Oldest first, a snapshot another run creates lands at the end: one delete on page 1 and one create keep the
+    # count, yet move the first snapshot of page 2 (fleet-3 of FIRST + 20) onto page 1 after it was read.
+    emu.reset(servers=40)
+    emu.config(list_order='oldest_first')
+    for day in range(1, 5):
+        for server_id in range(FIRST, FIRST + 40):
+            emu.add_snapshot(server_id=server_id, name='fleet-%d' % day, status='completed',
+                             created_at='2024-01-%02dT03:00:00Z' % day)
+    own = list(range(FIRST, FIRST + 40, 4))
+    others = sorted(snap['id'] for snap in emu.snapshots() if snap['server']['id'] not in own)
+    client, other_run = client_for(emu), client_for(emu)
+    plain_get = client.get
+
+    def get_while_another_run_writes(path, params=None):
+        answer = plain_get(path, params)
+        if 'server_id' not in (params or {}) and others:
+            other_run.delete('snapshots/%d/' % others.pop(0))
+            other_run.post('snapshots/', dict(server_id=FIRST + 1, name='other-run'))
+            del others[:]
+        return answer
+
+    client.get = get_while_another_run_writes
+    reader = SnapshotReader(client, own)
+    listing = reader.read()
+    assert reader.per_server and reader.mark is None
+    assert sorted((snap['server']['id'], snap['name']) for snap in listing) == sorted(
+        (server_id, 'fleet-%d' % day) for server_id in own for day in range(1, 5))
