@@ -263,6 +263,8 @@ def main():
         reader = None
         if params['server_id']:
             listed = list_snapshots(client, params['server_id'])
+        elif params['server_ids'] == []:
+            listed = []  # no server, nothing to read: as vpsorg_snapshot, no request
         else:
             reader = SnapshotReader(client, params['server_ids'])
             listed = reader.read()
