@@ -370,16 +370,17 @@ def main():
                 selector = params['snapshot_id'] if state == 'absent' else None
                 fleet = Fleet.of_one(client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
             pruned = None
-            if state == 'present' and params['keep'] is not None:
-                beyond = fleet.names_beyond(params['keep_prefix'], params['keep'])
-                # A server whose quota is full gets room first, or its create would fail at the quota.
-                pruned = fleet.prune(beyond, fleet.full_servers(), wait, timeout)
             if state == 'present':
+                if params['keep'] is not None:
+                    beyond = fleet.names_beyond(params['keep_prefix'], params['keep'])
+                    # A server whose quota is full gets room first, or its create would fail at the quota.
+                    pruned = fleet.prune(beyond, fleet.full_servers(), wait, timeout)
                 snapshots = fleet.ensure_present(params['description'], wait, timeout)
                 before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
-            if pruned is not None:
-                # The other servers are pruned once their new snapshot is completed: a failed one keeps its old names.
-                pruned = [name for name in beyond if name in set(pruned + fleet.prune(beyond, fleet.servers_done(snapshots), wait, timeout))]
+                if params['keep'] is not None:
+                    # The other servers are pruned once their new snapshot is completed: a failed one keeps its old names.
+                    pruned += fleet.prune(beyond, fleet.servers_done(snapshots), wait, timeout)
+                    pruned = [name for name in beyond if name in pruned]
             elif state == 'absent':
                 snapshots = fleet.ensure_absent(wait, timeout)
                 before, after = snapshots, []
