@@ -133,6 +133,18 @@ class Fleet:
             self.by_server[server_id] = [snap for snap in self.by_server[server_id] if snap.get('id') not in gone]
         return [name for name in names if name in set(snap.get('name') for snap in deleted)]
 
+    def ensure_present_keeping(self, prefix, keep, description=None, wait=True, timeout=1800):
+        """ensure_present with retention (keep / keep_prefix); returns (snapshots, the names pruned, newest first).
+
+        The names beyond the newest keep go first from full servers that lack name (or their create would fail at
+        the quota), then from each server once its snapshot name is completed: a failed one keeps its old names.
+        """
+        beyond = self.names_beyond(prefix, keep)
+        pruned = self.prune(beyond, self.full_servers(), wait, timeout)
+        snapshots = self.ensure_present(description, wait, timeout)
+        pruned += self.prune(beyond, self.servers_done(snapshots), wait, timeout)
+        return snapshots, [name for name in beyond if name in pruned]
+
     def _run_each(self, function, items):
         """Call function(server_id, payload) for every item, a few at a time; failures are kept per server."""
         def guarded(item):

@@ -372,15 +372,10 @@ def main():
             pruned = None
             if state == 'present':
                 if params['keep'] is not None:
-                    beyond = fleet.names_beyond(params['keep_prefix'], params['keep'])
-                    # A server whose quota is full gets room first, or its create would fail at the quota.
-                    pruned = fleet.prune(beyond, fleet.full_servers(), wait, timeout)
-                snapshots = fleet.ensure_present(params['description'], wait, timeout)
+                    snapshots, pruned = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
+                else:
+                    snapshots = fleet.ensure_present(params['description'], wait, timeout)
                 before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
-                if params['keep'] is not None:
-                    # The other servers are pruned once their new snapshot is completed: a failed one keeps its old names.
-                    pruned += fleet.prune(beyond, fleet.servers_done(snapshots), wait, timeout)
-                    pruned = [name for name in beyond if name in pruned]
             elif state == 'absent':
                 snapshots = fleet.ensure_absent(wait, timeout)
                 before, after = snapshots, []
