@@ -39,7 +39,7 @@ DEFAULT_TOKEN = "vps_emulator_token"
 SNAPSHOT_LIMIT = 5
 NAME_MAX_LENGTH = 100
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_-]+$")
-SERVER_STATUSES = ("active", "restoring", "stopped")
+SERVER_STATUSES = ("active", "restoring", "stopped", "error")
 SNAPSHOT_STATUSES = ("in_progress", "completed")
 LOCATIONS = ("nyc1", "ams1", "fra1")
 # How /api/v1/servers/ answers: "flat" strings and ip_address; "names" like the list entries a public client
@@ -220,6 +220,8 @@ class Server:
     # Epoch seconds at which a restore finishes; None while not restoring or when a
     # test pinned the status to "restoring" through the control API.
     restore_ends_at: float | None = None
+    # The status the next restore ends in (a control switch, for tests of a restore that does not come back).
+    restore_ends_as: str = "active"
 
     def as_api(self, shape="flat"):
         answer = {
@@ -382,7 +384,7 @@ class Emulator:
             snapshot.size_mb = snapshot_size_mb(snapshot.server.id)
         for server in [s for s in self._restoring.values() if now >= s.restore_ends_at]:
             del self._restoring[server.id]
-            server.status = "active"
+            server.status, server.restore_ends_as = server.restore_ends_as, "active"
             server.updated_at = utc_from_epoch(server.restore_ends_at)
             server.restore_ends_at = None
 
@@ -853,16 +855,18 @@ class Emulator:
         if server is None:
             raise ApiError(404, NOT_FOUND)
         body = self._control_object(body)
-        allowed = {"name", "status", "location", "plan", "os", "hostname", "ip_address"}
+        allowed = {"name", "status", "location", "plan", "os", "hostname", "ip_address", "restore_ends_as"}
         if set(body) - allowed:
             raise ApiError(400, {"detail": "Unknown server fields: %s." % ", ".join(sorted(set(body) - allowed))})
-        if body.get("status", server.status) not in SERVER_STATUSES:
-            raise ApiError(400, {"status": ["Expected one of %s." % ", ".join(SERVER_STATUSES)]})
+        for key in ("status", "restore_ends_as"):
+            if body.get(key, getattr(server, key)) not in SERVER_STATUSES:
+                raise ApiError(400, {key: ["Expected one of %s." % ", ".join(SERVER_STATUSES)]})
         for key, value in body.items():
             setattr(server, key, value)
-        # A status set by hand stays until changed by hand: a pinned "restoring" never ends.
-        server.restore_ends_at = None
-        self._restoring.pop(server.id, None)
+        if "status" in body:
+            # A status set by hand stays until changed by hand: a pinned "restoring" never ends.
+            server.restore_ends_at = None
+            self._restoring.pop(server.id, None)
         server.updated_at = utc_from_epoch(time.time())
         return server.as_api(), 200
 

@@ -414,6 +414,21 @@ def test_control_adds_servers_and_snapshots(emu):
     emu.control("PUT", "/servers/99999", {"status": "active"}, expected=(404,))
 
 
+def test_a_restore_can_be_set_to_end_in_another_status_once(emu):
+    snapshot_id = emu.create(12345, "ends-badly").json()["id"]
+    time.sleep(emu.snapshot_seconds + 0.1)
+    emu.control("PUT", "/servers/12345", {"restore_ends_as": "error"})
+    emu.control("PUT", "/servers/12345", {"restore_ends_as": "exploded"}, expected=(400,))
+    assert emu.api("POST", "/snapshots/%d/restore/" % snapshot_id).status_code == 200
+    time.sleep(emu.restore_seconds + 0.1)
+    assert emu.api("GET", "/servers/12345/").json()["status"] == "error"
+    # The switch holds for one restore: the next one ends active again.
+    emu.control("PUT", "/servers/12345", {"status": "active"})
+    assert emu.api("POST", "/snapshots/%d/restore/" % snapshot_id).status_code == 200
+    time.sleep(emu.restore_seconds + 0.1)
+    assert emu.api("GET", "/servers/12345/").json()["status"] == "active"
+
+
 def test_runtime_config(emu):
     config = emu.control("POST", "/config", {"snapshot_seconds": 0, "restore_seconds": 0.1, "page_size": 2})
     assert config == {"snapshot_seconds": 0.0, "restore_seconds": 0.1, "page_size": 2, "max_page_size": 100, "rate_limit": 0,
