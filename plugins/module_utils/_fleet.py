@@ -14,9 +14,9 @@ Private to vpsorg.cloud: may change without notice; other collections must not i
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, RESTORE_FAILED, VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
+    ACTIVE, COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
     SnapshotReader, in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot,
     server_missing, server_of, server_summary, settle_concurrent_duplicates)
 
@@ -272,11 +272,11 @@ class Fleet:
         return [dict(server_id=server_id, reason=str(self.errors[server_id])) for server_id in self.server_ids if server_id in self.errors]
 
 
-def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800, read_before=False):
+def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800):
     """Restore one server from the one snapshot selected by snapshot_id, or by server_id and name.
 
-    Returns (snapshot, server before, server after). The server before is read only in check mode or
-    when read_before (diff mode asks for it); otherwise it is None.
+    Returns (snapshot, server before, server after). With wait, a server that leaves restoring in a status other
+    than the one it had before (or active) fails with restore_failed: only then is it known to be back.
     """
     fleet = Fleet.of_one(client, server_id, name, snapshot_id)
     targets = [snap for owner in fleet.server_ids for snap in fleet.selected(owner)]
@@ -296,11 +296,16 @@ def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=Fals
             raise in_progress_error([snapshot], 'restoring')
         if not check_mode:
             snapshot = SnapshotsTarget(client, [snapshot['id']], server_id=fleet.scope, listing=fleet.listing).wait(timeout)[snapshot['id']]
-    before = server_summary(get_server(client, owner)) if check_mode or read_before else None
+    server = get_server(client, owner)
+    before = server_summary(server)
     if check_mode:
         return snapshot, before, before
-    answer = restore_snapshot(client, snapshot)
+    answer = restore_snapshot(client, snapshot, server)
     after = server_summary(answer.get('server') or {})
     if wait:
         after = ServerRestoredTarget(client, owner).wait(timeout)
+        if after.get('status') not in (before.get('status'), ACTIVE):
+            raise VpsorgApiError('server %d ended the restore from snapshot %d %s, not %s as before it: it may not be back'
+                                 % (owner, snapshot['id'], after.get('status'), before.get('status')),
+                                 code=RESTORE_FAILED, results=dict(snapshot=snapshot, server=after, server_before=before))
     return snapshot, before, after

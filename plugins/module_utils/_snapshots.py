@@ -26,6 +26,7 @@ NAME_PATTERN = re.compile(r'[A-Za-z0-9_-]+\Z')
 IN_PROGRESS = 'in_progress'
 COMPLETED = 'completed'
 RESTORING = 'restoring'
+ACTIVE = 'active'
 STOPPED = 'stopped'
 GONE = 'gone'
 
@@ -385,14 +386,14 @@ def delete_snapshot(client, snapshot_id):
             raise
 
 
-def restore_snapshot(client, snapshot):
+def restore_snapshot(client, snapshot, before):
     """POST the restore; after a failure that may have applied it, a server already restoring counts as done.
 
-    A server that is already restoring (say, a run interrupted after its restore was sent) gets no second
-    restore: that, and a 400 from the restore endpoint, fail with code server_busy naming the server's status.
+    before is the snapshot's server as read just before. A server that is already restoring (say, a run
+    interrupted after its restore was sent) gets no second restore: that, and a 400 from the restore endpoint,
+    fail with code server_busy naming the server's status.
     """
     server_id = server_of(snapshot)
-    before = get_server(client, server_id)
     refuse_busy_server(before)
 
     def adopt_if_restoring():

@@ -243,10 +243,19 @@ failed_servers:
   elements: dict
   sample: [{"server_id": 12399, "reason": "server 12399 does not exist in this account"}]
 server:
-  description: For V(restored), the restored server; its C(status) is C(restoring) without O(wait).
+  description:
+    - For V(restored), the restored server; its C(status) is C(restoring) without O(wait).
+    - With O(wait), the restore succeeded only if this status is the one in RV(server_before) or V(active);
+      otherwise the task fails with RV(error.code) V(restore_failed).
   returned: O(state=restored)
   type: dict
   sample: {"id": 12345, "name": "web-server-01", "status": "active"}
+server_before:
+  description: For V(restored), the server as it was just before the restore was sent.
+  returned: O(state=restored)
+  type: dict
+  sample: {"id": 12345, "name": "web-server-01", "status": "active"}
+  version_added: 1.1.0
 error:
   description:
     - On failure, why, in a form a playbook can branch on. Every failure has the same keys.
@@ -263,6 +272,8 @@ error:
         - V(not_found), V(ambiguous), V(snapshot_limit) (see RV(error.limit)), V(in_progress) and V(server_busy) are
           about the snapshot or server selected.
         - V(wait_timeout), V(snapshot_gone) and V(snapshot_failed) end a wait.
+        - V(restore_failed) means the server did not come back from the restore to the status it had before it (or
+          to C(active)); RV(server) and RV(server_before) show both.
         - V(servers_failed) means that some of O(server_ids) failed; RV(failed_servers) says which and why.
       type: str
       sample: http_error
@@ -357,11 +368,11 @@ def main():
         client = client_for(params)
         if state == 'restored':
             snapshot, before, after = restore(client, params['server_id'], params['name'], params['snapshot_id'],
-                                              module.check_mode, wait, timeout, read_before=module._diff)
+                                              module.check_mode, wait, timeout)
             if module.check_mode:
                 # What the restore would do: the server restoring, or back from it after the wait.
                 after = dict(before, status=before['status'] if wait else RESTORING)
-            result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after)
+            result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after, server_before=before)
             diff, failed = dict(before=before or {}, after=after), []
         else:
             if params['server_ids'] is not None:

@@ -219,7 +219,7 @@ def test_malformed_answers_fail_with_one_line(hostile, routes, call):
         elif call == 'servers':
             list_servers(client)
         else:
-            restore_snapshot(client, snap(801))
+            restore_read_first(client, snap(801))
     assert failure.value.code == 'bad_response'
     assert_one_clean_line(str(failure.value))
 
@@ -300,12 +300,17 @@ def test_an_empty_fleet_sends_no_request(hostile):
     assert hostile.log() == []
 
 
+def restore_read_first(client, snapshot):
+    """The restore as restore() sends it: the server read just before, then the POST."""
+    return restore_snapshot(client, snapshot, get_server(client, 12345))
+
+
 # 7. A restore is never sent to a server that is restoring already ----------------------------------------
 
 def test_a_restore_of_a_restoring_server_is_refused_without_a_post(hostile):
     hostile.script([dict(method='GET', path='/api/v1/servers/12345/', json=dict(id=12345, name='web-01', status='restoring'))])
     with pytest.raises(VpsorgApiError) as failure:
-        restore_snapshot(client_for(hostile), snap(801))
+        restore_read_first(client_for(hostile), snap(801))
     assert failure.value.code == 'server_busy'
     assert 'its status is restoring' in str(failure.value)
     assert [entry['method'] for entry in hostile.log()] == ['GET']
@@ -318,7 +323,7 @@ def test_a_restore_the_api_refuses_is_reported_as_busy_with_the_state(hostile):
              json=dict(detail='Server is not in a valid state for restoration.')),
     ])
     with pytest.raises(VpsorgApiError) as failure:
-        restore_snapshot(client_for(hostile), snap(801))
+        restore_read_first(client_for(hostile), snap(801))
     assert failure.value.code == 'server_busy'
     assert 'its status is stopping' in str(failure.value)
     assert 'not in a valid state' in str(failure.value)
@@ -348,7 +353,7 @@ def test_a_restore_whose_answer_was_lost_is_not_sent_again_once_the_server_stopp
              sequence=[dict(id=12345, name='web-01', status='active'), dict(id=12345, name='web-01', status='stopped')]),
         dict(method='POST', path='/api/v1/snapshots/801/restore/', status=502, body='<html><title>502 Bad Gateway</title></html>'),
     ])
-    answer = restore_snapshot(client_for(hostile, retries=3), snap(801))
+    answer = restore_read_first(client_for(hostile, retries=3), snap(801))
     assert answer['server']['status'] == 'stopped'
     assert [entry['method'] for entry in hostile.log()] == ['GET', 'POST', 'GET']
 
