@@ -15,6 +15,7 @@ import pytest
 from requests.models import PreparedRequest
 from urllib3.util import parse_url
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils import _client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
@@ -382,3 +383,96 @@ def test_no_part_of_an_echoed_token_survives_the_cut_to_one_line(hostile, body):
 def test_an_ipv6_api_url_is_accepted():
     """urllib3 keeps an IPv6 host in brackets and urlsplit drops them: that is not a disagreement."""
     assert build_client('http://[::1]:8080/api/v1', TOKEN).api_url == 'http://[::1]:8080/api/v1'
+
+
+# Issue 24: a hostile controller environment, and list reads without end -------------------------------------
+
+def test_a_netrc_entry_never_replaces_the_bearer_token(emu, tmp_path, monkeypatch):
+    """requests reads ~/.netrc (or $NETRC) for a session without auth: its login went as Basic auth instead of the token."""
+    netrc = tmp_path / 'netrc'
+    netrc.write_text('machine 127.0.0.1 login intruder password hunter2\ndefault login intruder password hunter2\n')
+    netrc.chmod(0o600)
+    monkeypatch.setenv('NETRC', str(netrc))
+    # The emulator answers 401 to anything but its Bearer token.
+    assert [server['id'] for server in list_servers(build_client(emu.base_url, TOKEN, True, 5, 0))] == [12345, 12346, 12347]
+
+
+def test_a_proxy_from_the_environment_is_still_used(hostile, monkeypatch):
+    for name in ('HTTP_PROXY', 'http_proxy'):
+        monkeypatch.setenv(name, hostile.elsewhere_origin)
+    for name in ('NO_PROXY', 'no_proxy'):
+        monkeypatch.delenv(name, raising=False)
+    assert list_servers(client_for(hostile)) == []  # the "elsewhere" port, as the proxy, answers an empty list
+    [entry] = hostile.log()
+    # A proxy is sent the whole URL, and (over http) the token: docs/reliability.md says so.
+    assert entry['port'] == 'elsewhere' and entry['path'].startswith(hostile.base_url + '/servers/') and entry['authorization']
+
+
+def endless_pages(count, pages, **fields):
+    """A snapshot list whose every page links a fresh next page, up to pages (then the last answer repeats)."""
+    return [dict(count=count, next='{api}/api/v1/snapshots/?page=%d' % (index + 2),
+                 results=[snap(1000 + index, **fields)]) for index in range(pages)]
+
+
+def test_a_list_whose_pages_go_on_past_its_count_stops(hostile):
+    hostile.script([dict(method='GET', path='/api/v1/snapshots/', sequence=endless_pages(2, 400))])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_snapshots(client_for(hostile), 12345)
+    assert failure.value.code == 'bad_response'
+    assert str(failure.value) == ('GET /api/v1/snapshots/ failed: its pages went on past its count: 203 items read, '
+                                  'where the first page counted 2')
+    assert len(hostile.log()) == 203
+
+
+def test_a_list_larger_than_its_byte_cap_stops(hostile, monkeypatch):
+    monkeypatch.setattr(_client, 'MAX_LIST_BYTES', 20000)
+    hostile.script([dict(method='GET', path='/api/v1/snapshots/', sequence=endless_pages(400, 400, description='x' * 5000))])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_snapshots(client_for(hostile), 12345)
+    assert failure.value.code == 'bad_response' and str(failure.value).endswith('its pages add up to more than 0 MB')
+    assert len(hostile.log()) == 4
+
+
+def test_a_list_read_past_its_deadline_stops(hostile):
+    hostile.script([dict(method='GET', path='/api/v1/snapshots/', sequence=endless_pages(400, 400))])
+    client = client_for(hostile)
+    client.list_seconds = 0.3
+    with pytest.raises(VpsorgApiError) as failure:
+        list_snapshots(client, 12345)
+    assert failure.value.code == 'bad_response' and str(failure.value).endswith('reading its pages took more than 0 seconds')
+    assert 1 < len(hostile.log()) < 400
+
+
+def test_a_list_that_changes_under_every_read_fails_instead_of_returning_a_pass(hostile):
+    servers = [dict(id=12345 + index, name='web-%d' % index, status='active') for index in range(3)]
+    hostile.script([
+        dict(method='GET', path='/api/v1/servers/', query='page=2', json=dict(count=4, next=None, results=servers[2:])),
+        dict(method='GET', path='/api/v1/servers/', json=dict(count=3, next='{api}/api/v1/servers/?page=2', results=servers[:2])),
+    ])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_servers(client_for(hostile))
+    assert failure.value.code == 'bad_response'
+    assert str(failure.value) == ('GET /api/v1/servers/ failed: the list changed under each of 5 reads (or was not in order); '
+                                  'try again later')
+    assert len(hostile.log()) == 10
+
+
+def test_the_whole_account_list_over_pages_not_newest_first_is_read_server_by_server(hostile):
+    """list_all (the info module without filters) trusted any settled pass; a list in another order is read per server."""
+    oldest_first = [snap(900 + index, server_id=12345 + index % 2, name='s%d' % index,
+                         created_at='2025-01-%02dT00:00:00Z' % (index + 1)) for index in range(5)]
+    hostile.script([
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12345',
+             json=dict(count=3, next=None, results=[item for item in oldest_first if item['server']['id'] == 12345])),
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12346',
+             json=dict(count=2, next=None, results=[item for item in oldest_first if item['server']['id'] == 12346])),
+        dict(method='GET', path='/api/v1/snapshots/', pages=oldest_first, page_size=2),
+        dict(method='GET', path='/api/v1/servers/', json=dict(count=2, next=None, results=[
+            dict(id=12345, name='web-01', status='active'), dict(id=12346, name='web-02', status='active')])),
+    ])
+    listed = list_snapshots(client_for(hostile))
+    assert sorted(item['id'] for item in listed) == list(range(900, 905))
+    paths = [entry['path'] for entry in hostile.log()]
+    # The pass over the account-wide list (3 pages), then the servers list and each server's own list (read in parallel).
+    assert len(paths) == 6 and paths[3] == '/api/v1/servers/?page_size=100'
+    assert sorted(paths[4:]) == ['/api/v1/snapshots/?server_id=12345&page_size=100', '/api/v1/snapshots/?server_id=12346&page_size=100']
