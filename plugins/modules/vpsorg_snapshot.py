@@ -77,14 +77,19 @@ options:
   keep:
     description:
       - With O(state=present) and O(keep_prefix), retention in the same run and on the same read of the snapshots.
-      - Of the snapshot names that start with O(keep_prefix) on the task's servers, the newest O(keep) are
+      - Only names of the form this retention makes count and are pruned: O(keep_prefix), then a suffix of the
+        same form as the suffix of O(name) after it, where every digit stands for any digit and every other
+        character for itself. With O(name=fleet-20261207) and O(keep_prefix=fleet-), V(fleet-20261101) is of
+        that form, and V(fleet-manual-before-migration) is not.
+      - Of the snapshot names of that form on the task's servers, the newest O(keep) are
         kept (names ordered by their newest snapshot; O(name) always counts as one of them). Every snapshot of
         the older names is deleted from each server once its snapshot O(name) is completed, so a server whose
         new snapshot failed or timed out keeps its old ones (with O(wait=false), only servers whose snapshot
         was already completed are pruned).
       - A server whose 5-snapshot quota is full and that lacks O(name) is pruned first instead, of the same
         names, so that it still gets the new snapshot.
-      - Snapshots whose names do not start with O(keep_prefix), and servers not in the task, are never touched.
+      - Snapshots whose names are not of that form, and servers not in the task, are never touched; names that
+        start with O(keep_prefix) but are not of that form are listed in RV(unmanaged_names) and in one warning.
       - At least 1. RV(pruned_names) lists the names deleted.
     type: int
   keep_prefix:
@@ -236,6 +241,16 @@ pruned_names:
   type: list
   elements: str
   sample: ["fleet-20250112"]
+unmanaged_names:
+  description:
+    - With O(keep), the snapshot names on the task's servers that start with O(keep_prefix) but are not of the
+      form of O(name) that retention prunes (say, made by hand), newest first. They are kept, and named in one
+      warning.
+  returned: with O(keep)
+  type: list
+  elements: str
+  sample: ["fleet-manual-before-migration"]
+  version_added: 1.1.0
 failed_servers:
   description: With O(server_ids), the servers that failed and why. The task fails when this is not empty.
   returned: with O(server_ids)
@@ -383,7 +398,7 @@ def main():
             pruned = None
             if state == 'present':
                 if params['keep'] is not None:
-                    snapshots, pruned = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
+                    snapshots, pruned, unmanaged = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
                 else:
                     snapshots = fleet.ensure_present(params['description'], wait, timeout)
                 before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
@@ -395,7 +410,10 @@ def main():
             else:
                 result, diff, failed = one_server_result(fleet, snapshots, before, after, state)
             if pruned is not None:
-                result['pruned_names'] = pruned
+                result.update(pruned_names=pruned, unmanaged_names=unmanaged)
+                if unmanaged:
+                    module.warn("keep_prefix '%s': kept %s, not of the form of name '%s' that retention prunes"
+                                % (params['keep_prefix'], ', '.join(unmanaged), params['name']))
         if module._diff:
             result['diff'] = diff
         if failed:
