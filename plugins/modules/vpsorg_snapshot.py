@@ -395,7 +395,7 @@ def main():
             else:
                 selector = params['snapshot_id'] if state == 'absent' else None
                 fleet = Fleet.of_one(client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
-            pruned = None
+            pruned = unmanaged = None
             if state == 'present':
                 if params['keep'] is not None:
                     snapshots, pruned, unmanaged = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
