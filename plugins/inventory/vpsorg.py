@@ -156,6 +156,7 @@ import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleParserError, AnsibleUndefinedVariable
+from ansible.inventory.data import InventoryData
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
@@ -163,6 +164,7 @@ from ansible.template import trust_as_template
 from ansible_collections.vpsorg.cloud.plugins.module_utils._client import HAS_REQUESTS, build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import list_servers
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils._host_names import HostNamer
 
 GROUP = 'vpsorg'
 # Host variable -> field of the server record the plugin keeps (see _server_record).
@@ -281,17 +283,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # The filters are not documented for the API: check them here too, in case it ignores them.
         return [record for record in records if all(record.get(name) == value for name, value in filters.items())]
 
-    def _host_name(self, server, taken):
-        field = self.get_option('hostname')
-        value = server.get(field)
-        name = to_native(value) if value not in (None, '') else None
-        if name is not None and name not in taken:
-            return name
-        fallback = '%s-%s' % (server.get('name') or 'server', server.get('id'))
-        why = 'has no %s' % field if name is None else "has the same %s as another server ('%s')" % (field, name)
-        self.display.warning('%s inventory: server %s %s; naming its host %s' % (self.NAME, server.get('id'), why, fallback))
-        return fallback
-
     def _inert(self, value):
         """Remote text as a string that is trusted as a template yet renders to exactly that text.
 
@@ -308,17 +299,37 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, servers):
         self.inventory.add_group(GROUP)
+        host_vars = [self._host_vars(server) for server in servers]
+        # Groups first, so that no host takes the name of a group that keyed_groups or groups make for a later host.
+        namer = HostNamer(tuple(self.inventory.groups) + self._groups_made(host_vars), tuple(self.inventory.hosts))
+        for (server, host, warning), variables in zip(namer.name_all(servers, self.get_option('hostname')), host_vars):
+            if warning:
+                self.display.warning('%s inventory: %s' % (self.NAME, warning))
+            self._add_server_host(host, variables)
+
+    def _host_vars(self, server):
+        host_vars = dict((var, self._inert(server.get(field))) for var, field in HOST_VARS)
+        if server.get('ip_address'):
+            host_vars['ansible_host'] = self._inert(server['ip_address'])
+        return host_vars
+
+    def _add_server_host(self, host, host_vars):
         strict = self.get_option('strict')
-        taken = set()
-        for server in servers:
-            host = self._host_name(server, taken)
-            taken.add(host)
-            self.inventory.add_host(host, group=GROUP)
-            host_vars = dict((var, self._inert(server.get(field))) for var, field in HOST_VARS)
-            if server.get('ip_address'):
-                host_vars['ansible_host'] = self._inert(server['ip_address'])
-            for var, value in host_vars.items():
-                self.inventory.set_variable(host, var, value)
-            self._set_composite_vars(self.get_option('compose'), host_vars, host, strict=strict)
-            self._add_host_to_composed_groups(self.get_option('groups'), host_vars, host, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), host_vars, host, strict=strict)
+        self.inventory.add_host(host, group=GROUP)
+        for var, value in host_vars.items():
+            self.inventory.set_variable(host, var, value)
+        self._set_composite_vars(self.get_option('compose'), host_vars, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option('groups'), host_vars, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option('keyed_groups'), host_vars, host, strict=strict)
+
+    def _groups_made(self, host_vars):
+        """The groups that compose, groups and keyed_groups make of these hosts, built in a scratch inventory."""
+        inventory = self.inventory
+        self.inventory = InventoryData()
+        try:
+            self.inventory.add_group(GROUP)
+            for index, variables in enumerate(host_vars):
+                self._add_server_host('server%d' % index, variables)
+            return tuple(self.inventory.groups)
+        finally:
+            self.inventory = inventory
