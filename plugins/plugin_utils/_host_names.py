@@ -94,7 +94,7 @@ class HostNamer:
         """Why name cannot be a host name here (a phrase to follow "which"), or None when it can."""
         key = folded(name)
         if key in self.ours:
-            return 'another server has'
+            return 'is the name of another server'
         if key in self.others:
             return 'a host of another inventory source has'
         reason = plain_reason(name) or local_reason(name)
@@ -136,7 +136,12 @@ class HostNamer:
             if names[index] is not None:
                 continue
             server, value = servers[index], wanted[index]
-            why = 'has no %s' % field if value is None else "has the %s '%s', which %s" % (field, value, self.refusal(value))
+            if value is None:
+                why = 'has no %s' % field
+            elif folded(value) in self.ours:
+                why = "has the same %s as another server ('%s')" % (field, value)
+            else:
+                why = "has the %s '%s', which %s" % (field, value, self.refusal(value))
             host = next(name for name in self.fallbacks(server) if self.refusal(name) is None)
             self.take(host, server.get('id'))
             names[index] = (host, 'server %s %s; naming its host %s' % (server.get('id'), why, host))
