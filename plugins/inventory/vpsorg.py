@@ -96,9 +96,16 @@ options:
       - Which field of a server names its host in the inventory.
       - V(name) is the server's name in VPS.org, V(hostname) its fully qualified host name,
         V(ip_address) its IP address and V(id) its numeric ID.
-      - A server without that field, or whose value already names another server's host, is named
-        after its V(name) and ID instead, with a warning, so that no server is ever left out or
-        merged into another.
+      - No server gets a host name that Ansible treats specially or that is already taken - C(localhost) in any
+        case, a loopback or unspecified address in any spelling (C(127.0.0.1), C(::1), C(0.0.0.0)), C(all),
+        C(ungrouped), a group that the inventory has or that O(groups) or O(keyed_groups) make, a host of an
+        earlier inventory source or of another server, or a name Ansible reads as a host pattern (anything
+        but ASCII letters, digits, C(_), C(.) and C(-), so C(web[1:3]), C(~re), C(!x), C(&x), C(a:b), C(*) or
+        a Unicode look-alike). Names are compared after NFKC normalisation and case folding.
+      - Such a server, and a server without that field, is named C(<name>-<id>) instead (its V(name)
+        reduced to those characters), else C(server-<id>), with one warning that names its ID, so that
+        no server is ever left out or merged into another. Of servers with the same name, the one with
+        the lowest ID keeps it.
     type: str
     choices: [name, hostname, ip_address, id]
     default: name
