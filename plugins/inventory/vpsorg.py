@@ -335,8 +335,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self.inventory = InventoryData()
         try:
             self.inventory.add_group(GROUP)
-            for index, variables in enumerate(host_vars):
-                self._add_server_host('server%d' % index, variables)
+            for variables in host_vars:
+                # Named after the server, so that a strict expression that fails says which server it failed on.
+                self._add_server_host('server %s' % variables['vpsorg_server_id'], variables)
             return tuple(self.inventory.groups)
         finally:
             self.inventory = inventory
