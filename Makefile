@@ -41,14 +41,12 @@ $(VENV)/.installed: tests/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r tests/requirements-dev.txt
-	tests/utils/install-get-pip.sh $(BIN)/python
 	touch $@
 
 $(VENV313)/.installed: tests/requirements-newest.txt
 	$(PY313) -m venv $(VENV313)
 	$(BIN313)/python -m pip install -q --upgrade pip
 	$(BIN313)/python -m pip install -q -r tests/requirements-newest.txt
-	tests/utils/install-get-pip.sh $(BIN313)/python
 	touch $@
 
 .PHONY: setup shellcheck stage
@@ -63,17 +61,23 @@ stage:
 
 # --- tests ---------------------------------------------------------------------------------
 
-.PHONY: test sanity units integration emulator-tests lint docs changelog build test-newest
+.PHONY: test fresh-machine sanity units integration emulator-tests lint docs changelog build test-newest
 test: setup
 	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)" "$(PY312)"
+
+# make test on a machine that never ran it: two integration runs at once, and the files under ~/.ansible/test they share.
+fresh-machine: $(VENV)/.installed
+	PATH=$(BIN):$$PATH $(BIN)/pytest -q -p no:cacheprovider tests/utils
 
 emulator-tests: $(VENV)/.installed
 	$(BIN)/pytest -q -p no:cacheprovider tests/emulator
 
 sanity: setup stage
+	tests/utils/install-get-pip.sh $(BIN)/python
 	cd $(STAGE) && PATH=$(BIN):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.11
 
 units: $(VENV)/.installed stage
+	tests/utils/install-get-pip.sh $(BIN)/python
 	cd $(STAGE) && PATH=$(BIN):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.11
 
 integration: $(VENV)/.installed stage
@@ -94,6 +98,7 @@ live-selftest: $(VENV)/.installed
 test-newest: units-newest integration-newest
 
 units-newest: $(VENV313)/.installed stage
+	tests/utils/install-get-pip.sh $(BIN313)/python
 	cd $(STAGE) && PATH=$(BIN313):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.13
 
 integration-newest: $(VENV313)/.installed stage
@@ -156,7 +161,6 @@ $(VENV312)/.installed: tests/requirements-2.20.txt
 	$(PY312) -m venv $(VENV312)
 	$(BIN312)/python -m pip install -q --upgrade pip
 	$(BIN312)/python -m pip install -q -r tests/requirements-2.20.txt
-	tests/utils/install-get-pip.sh $(BIN312)/python
 	touch $@
 
 $(IMPORTER_VENV)/.installed: tests/requirements-importer.txt
@@ -171,12 +175,14 @@ matrix-venvs: $(VENV)/.installed $(IMPORTER_VENV)/.installed $(if $(PY313),$(VEN
 
 # Sanity and units on ansible-core 2.20 (python3.12), each in its own staged copy so it can run beside the others.
 test-2.20: $(VENV312)/.installed shellcheck
+	tests/utils/install-get-pip.sh $(BIN312)/python
 	tests/utils/stage.sh $(TMP)/collections312 >/dev/null
 	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.12
 	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.12
 
 # Sanity on the newest ansible-core (python3.13); `make test-newest` runs its units and integration.
 sanity-newest: $(VENV313)/.installed shellcheck
+	tests/utils/install-get-pip.sh $(BIN313)/python
 	tests/utils/stage.sh $(TMP)/collections313s >/dev/null
 	cd $(TMP)/collections313s/ansible_collections/vpsorg/cloud && PATH=$(BIN313):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.13
 

@@ -77,6 +77,12 @@ phase_started=$SECONDS
 echo "== matrix-venvs (every virtualenv, before the lanes share them)"
 "$make_cmd" --no-print-directory matrix-venvs
 echo "== matrix-venvs passed in $((SECONDS - phase_started)) s"
+# Before the lanes start, while a fresh machine still has no ~/.ansible/test: two integration runs at once must both
+# pass without creating anything there (tests/utils/test_fresh_machine.py).
+phase_started=$SECONDS
+echo "== fresh-machine"
+"$make_cmd" --no-print-directory fresh-machine
+echo "== fresh-machine passed in $((SECONDS - phase_started)) s"
 
 declare -A lane_pid=()
 stop_lanes() {
