@@ -140,7 +140,7 @@ awx: $(VENV)/.installed stage
 OS_TEST_CACHE ?= /var/cache/vpsorg-os-test
 .PHONY: integration-os
 integration-os: $(VENV)/.installed stage
-	PATH=$(BIN):$$PATH timeout 1200 tests/os/run.sh $(TMP)/os-test $(OS_TEST_CACHE)
+	PATH=$(BIN):$$PATH PYTHONPATH=$(STAGE_ROOT) timeout 1200 tests/os/run.sh $(TMP)/os-test $(OS_TEST_CACHE)
 
 # --- running things ----------------------------------------------------------------------------
 
