@@ -16,6 +16,8 @@ TMP := $(CURDIR)/.tmp
 STAGE_ROOT := $(TMP)/collections
 STAGE := $(STAGE_ROOT)/ansible_collections/vpsorg/cloud
 ANSIBLE_TEST_FLAGS ?= --venv --color no
+# The unit tests mostly wait (on the emulator's clocks, on retries' back-off): more workers than cores cut their time.
+UNITS_FLAGS ?= --num-workers 4
 
 export ANSIBLE_COLLECTIONS_PATH := $(STAGE_ROOT)
 export ANSIBLE_LOCAL_TEMP := $(TMP)/ansible-local
@@ -85,7 +87,7 @@ sanity: setup stage
 
 units: $(VENV)/.installed stage
 	tests/utils/install-get-pip.sh $(BIN)/python
-	cd $(STAGE) && PATH=$(BIN):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.11
+	cd $(STAGE) && PATH=$(BIN):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) $(UNITS_FLAGS) --python 3.11
 
 integration: $(VENV)/.installed stage
 	PATH=$(BIN):$$PATH tests/utils/run-integration.sh $(STAGE) 3.11 $(INTEGRATION_TARGETS)
@@ -106,7 +108,7 @@ test-newest: units-newest integration-newest
 
 units-newest: $(VENV313)/.installed stage
 	tests/utils/install-get-pip.sh $(BIN313)/python
-	cd $(STAGE) && PATH=$(BIN313):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.13
+	cd $(STAGE) && PATH=$(BIN313):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) $(UNITS_FLAGS) --python 3.13
 
 integration-newest: $(VENV313)/.installed stage
 	PATH=$(BIN313):$$PATH tests/utils/run-integration.sh $(STAGE) 3.13 $(INTEGRATION_TARGETS)
@@ -185,7 +187,7 @@ test-2.20: $(VENV312)/.installed shellcheck
 	tests/utils/install-get-pip.sh $(BIN312)/python
 	tests/utils/stage.sh $(TMP)/collections312 >/dev/null
 	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test sanity $(ANSIBLE_TEST_FLAGS) --python 3.12
-	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) --python 3.12
+	cd $(TMP)/collections312/ansible_collections/vpsorg/cloud && PATH=$(BIN312):$$PATH ansible-test units $(ANSIBLE_TEST_FLAGS) $(UNITS_FLAGS) --python 3.12
 
 # Sanity on the newest ansible-core (python3.13); `make test-newest` runs its units and integration.
 sanity-newest: $(VENV313)/.installed shellcheck
