@@ -69,7 +69,7 @@ def test_two_integration_runs_start_at_once_without_a_home_key_pair(tmp_path):
 def test_get_pip_stand_in_is_written_whole_by_runs_at_once():
     script = str(ROOT / "tests/utils/install-get-pip.sh")
     runs = [subprocess.Popen([script, sys.executable], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for _ in range(4)]
+            for _run in range(4)]
     for run in runs:
         output = run.communicate(timeout=60)[0]
         assert run.returncode == 0, output
