@@ -84,7 +84,7 @@ def test_waits_that_reach_wait_timeout_name_what_is_pending_and_a_second_run_mak
     assert re.match(r'timed out after 2 seconds \(wait_timeout\) waiting for snapshot\(s\) still in progress. slow-one \(id [0-9]+, created ',
                     slow_one['msg'])
     assert slow_one['error']['code'] == 'wait_timeout'
-    assert not slow_one_again['changed'] and slow_one_again['snapshot']['status'] == 'in_progress'
+    assert not slow_one_again['failed'] and not slow_one_again['changed'] and slow_one_again['snapshot']['status'] == 'in_progress'
     assert slow_fleet['failed']
     assert [failure['server_id'] for failure in slow_fleet['failed_servers']] == [12345, 12346, 12347]
     assert re.match('3 of 3 servers failed. ', slow_fleet['msg'])
@@ -138,13 +138,15 @@ def test_a_fleet_of_ten_under_faults_keeps_one_snapshot_per_server_and_deletes_o
     server_ids, bystander_ids = seeded['servers'], seeded['snapshots']
     emu.faults(seed=8, **FAULTS)
     kept_run = snapshot(server_ids=server_ids, name=kept, api_retries=FAULT_RETRIES)
-    snapshot(server_ids=server_ids, name=tmp, api_retries=FAULT_RETRIES)
+    tmp_run = snapshot(server_ids=server_ids, name=tmp, api_retries=FAULT_RETRIES)
     tmp_gone = snapshot(state='absent', server_ids=server_ids, name=tmp, api_retries=FAULT_RETRIES)
     kept_again = snapshot(server_ids=server_ids, name=kept, api_retries=FAULT_RETRIES)
     counters = emu.counters()
     emu.clear_faults()
     requests, state = emu.requests(), emu.state()
 
+    # Every step succeeded (in the target, each was a task that must not fail).
+    assert [run['failed'] for run in (kept_run, tmp_run, tmp_gone, kept_again)] == [False] * 4
     assert kept_run['failed_servers'] == []
     assert [snap['server']['id'] for snap in kept_run['snapshots']] == server_ids
     assert len(tmp_gone['snapshots']) == 10
