@@ -10,9 +10,11 @@ import time
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import COLLECTION_VERSION, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._pages import read_all
+from ansible_collections.vpsorg.cloud.plugins.module_utils._transport import COLLECTION_VERSION
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import wait_for
+from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import wait_for
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 try:
@@ -40,7 +42,7 @@ def test_list_all_follows_every_page(emu):
     for index in range(7):
         emu.add_snapshot(server_id=12345, name='snap-%d' % index, force=True)
     client = client_for(emu)
-    snapshots = client.list_all('snapshots/')
+    snapshots = read_all(client, 'snapshots/')
     client_pages = [entry for entry in emu.requests() if entry['path'] == '/api/v1/snapshots/']
     assert sorted(snap['name'] for snap in snapshots) == sorted('snap-%d' % index for index in range(7))
     # The client asks for large pages; the emulator caps them, so this is what the server allowed.
@@ -51,7 +53,7 @@ def test_list_all_with_small_pages_follows_next(emu):
     emu.config(max_page_size=2)
     for index in range(5):
         emu.add_snapshot(server_id=12346, name='paged-%d' % index)
-    snapshots = client_for(emu).list_all('snapshots/', {'server_id': 12346})
+    snapshots = read_all(client_for(emu), 'snapshots/', {'server_id': 12346})
     pages = [entry for entry in emu.requests() if entry['path'] == '/api/v1/snapshots/']
     assert len(snapshots) == 5
     assert len(pages) == 3
@@ -122,7 +124,7 @@ def test_bad_token_message_never_contains_the_token(emu):
     secret = 'vps_secret_that_must_not_leak_123'
     client = client_for(emu, token=secret)
     with pytest.raises(VpsorgApiError) as failure:
-        client.list_all('snapshots/')
+        read_all(client, 'snapshots/')
     assert str(failure.value) == 'GET /api/v1/snapshots/ failed: HTTP 401: Invalid token.'
     assert secret not in json.dumps(failure.value.as_dict()) + str(failure.value)
 
@@ -184,7 +186,7 @@ def test_next_link_to_another_host_is_refused():
     try:
         client = build_client('http://127.0.0.1:%d/api/v1' % server.server_port, TOKEN, True, 5, 0)
         with pytest.raises(VpsorgApiError) as failure:
-            client.list_all('snapshots/')
+            read_all(client, 'snapshots/')
     finally:
         server.shutdown()
         thread.join()

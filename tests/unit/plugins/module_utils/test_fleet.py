@@ -4,7 +4,7 @@
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet, restore
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN

@@ -15,12 +15,15 @@ import pytest
 from requests.models import PreparedRequest
 from urllib3.util import parse_url
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils import _client
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils import _pages
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._pages import read_all
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    check_options, create_snapshot, get_server, list_servers, list_snapshots, restore_snapshot)
+from ansible_collections.vpsorg.cloud.plugins.module_utils._api import get_server, list_servers
+from ansible_collections.vpsorg.cloud.plugins.module_utils._module import check_options
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots
+from ansible_collections.vpsorg.cloud.plugins.module_utils._writes import create_snapshot, restore_snapshot
 from ansible_collections.vpsorg.cloud.tests.hostile.hostile import HostileServer
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
@@ -112,10 +115,10 @@ def test_next_links_never_take_the_token_elsewhere(hostile, link, followed):
     ])
     client = client_for(hostile)
     if followed:
-        assert [item['id'] for item in client.list_all('snapshots/')] == [801, 802]
+        assert [item['id'] for item in read_all(client, 'snapshots/')] == [801, 802]
     else:
         with pytest.raises(VpsorgApiError) as failure:
-            client.list_all('snapshots/')
+            read_all(client, 'snapshots/')
         assert failure.value.code == 'unsafe_link'
         assert_one_clean_line(str(failure.value))
     log = hostile.log()
@@ -275,7 +278,7 @@ def test_a_huge_error_detail_is_cut_to_one_short_line(hostile):
 def test_bad_settings_are_refused_before_any_request(hostile, url, timeout, retries, says):
     url = url.replace('{host}', '127.0.0.1:%d' % hostile.api.server_port)
     with pytest.raises(VpsorgApiError) as failure:
-        build_client(url, TOKEN, True, timeout, retries).list_all('snapshots/')
+        read_all(build_client(url, TOKEN, True, timeout, retries), 'snapshots/')
     assert failure.value.code == 'config_error'
     assert says in str(failure.value)
     assert 'hunter2' not in str(failure.value)
@@ -339,7 +342,7 @@ def test_a_list_that_shrinks_while_it_is_read_is_read_again(hostile, shrink_on_p
     (one of them would be missed) or the last page vanishes (404 Invalid page)."""
     items = [snap(800 + index, name='s%d' % index) for index in range(5)]
     hostile.script([dict(method='GET', path='/api/v1/snapshots/', pages=items, page_size=2, shrink_on_page=shrink_on_page)])
-    found = [item['id'] for item in client_for(hostile).list_all('snapshots/')]
+    found = [item['id'] for item in read_all(client_for(hostile), 'snapshots/')]
     # Every snapshot that existed during the whole read is there, each once; 800, deleted meanwhile, is not.
     assert sorted(found) == list(range(801, 805))
     assert len(found) == len(set(found))
@@ -425,7 +428,7 @@ def test_a_list_whose_pages_go_on_past_its_count_stops(hostile):
 
 
 def test_a_list_larger_than_its_byte_cap_stops(hostile, monkeypatch):
-    monkeypatch.setattr(_client, 'MAX_LIST_BYTES', 20000)
+    monkeypatch.setattr(_pages, 'MAX_LIST_BYTES', 20000)
     hostile.script([dict(method='GET', path='/api/v1/snapshots/', sequence=endless_pages(400, 400, description='x' * 5000))])
     with pytest.raises(VpsorgApiError) as failure:
         list_snapshots(client_for(hostile), 12345)

@@ -3,9 +3,9 @@
 """What a fleet's reads cost when the fleet is a slice of a large account (issue 18), and that they stay right
 when the API does not list newest first, when snapshots vanish, and with retention on the same read."""
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import SnapshotReader
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import SnapshotSource
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 FIRST = 12345
@@ -75,7 +75,7 @@ def test_a_slice_of_an_api_listing_oldest_first_falls_back_to_each_servers_list(
 def test_a_vanished_snapshot_is_not_taken_for_done_on_a_partial_read(emu):
     since = large_account(emu)
     client = client_for(emu)
-    reader = SnapshotReader(client, [FIRST, FIRST + 1])
+    reader = SnapshotSource(client, [FIRST, FIRST + 1])
     reader.read()
     assert reader.per_server and reader.mark
     kept = client.post('snapshots/', dict(server_id=FIRST, name='kept'))
@@ -164,7 +164,7 @@ def test_a_slice_whose_account_list_changes_under_every_pass_reads_its_servers_o
         return answer
 
     client.get = get_while_another_slice_prunes
-    reader = SnapshotReader(client, own)
+    reader = SnapshotSource(client, own)
     listing = reader.read()
     assert not reader.per_server  # 2 pages cost less than 10 servers' lists
     assert sorted((snap['server']['id'], snap['name']) for snap in listing) == sorted(
@@ -198,7 +198,7 @@ def test_a_slice_of_an_api_listing_oldest_first_never_trusts_a_pass_over_its_pag
         return answer
 
     client.get = get_while_another_run_writes
-    reader = SnapshotReader(client, own)
+    reader = SnapshotSource(client, own)
     listing = reader.read()
     assert reader.per_server and reader.mark is None
     assert sorted((snap['server']['id'], snap['name']) for snap in listing) == sorted(

@@ -17,10 +17,12 @@ import threading
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._pages import read_all
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import create_snapshot, list_snapshots, settle_concurrent_duplicates
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots
+from ansible_collections.vpsorg.cloud.plugins.module_utils._writes import create_snapshot, settle_concurrent_duplicates
 from ansible_collections.vpsorg.cloud.tests.emulator.emulator import Emulator
 from ansible_collections.vpsorg.cloud.tests.emulator.harness import HarnessError, write_self_signed_certificate
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
@@ -166,7 +168,7 @@ def test_next_link_to_any_other_origin_is_refused(next_link):
 
     with _Server(respond) as api:
         with pytest.raises(VpsorgApiError) as failure:
-            quick_client(api.url, retries=0).list_all('snapshots/')
+            read_all(quick_client(api.url, retries=0), 'snapshots/')
     assert failure.value.code == 'unsafe_link'
     assert len(api.seen) == 1
     assert TOKEN not in str(failure.value)
@@ -179,7 +181,7 @@ def test_next_link_to_the_same_origin_spelled_differently_is_followed():
         return json_answer(page('HTTP://127.0.0.1:%d/api/v1/snapshots/?page=2' % port, 1))(path, port)
 
     with _Server(respond) as api:
-        assert [item['id'] for item in quick_client(api.url, retries=0).list_all('snapshots/')] == [1, 2]
+        assert [item['id'] for item in read_all(quick_client(api.url, retries=0), 'snapshots/')] == [1, 2]
     assert [authorization for dummy, dummy, authorization in api.seen] == ['Bearer %s' % TOKEN] * 2
 
 

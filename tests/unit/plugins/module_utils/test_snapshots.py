@@ -6,11 +6,12 @@ import threading
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    SnapshotsTarget, create_snapshot, list_snapshots, settle_concurrent_duplicates)
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots
+from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import SnapshotsTarget
+from ansible_collections.vpsorg.cloud.plugins.module_utils._writes import create_snapshot, settle_concurrent_duplicates
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 
