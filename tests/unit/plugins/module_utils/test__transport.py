@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The API client against the running emulator: pagination, retries, errors, and the token kept secret."""
+"""The client against the running emulator: retries, errors, timeouts, links, and the token kept secret."""
 
 import json
 import os
@@ -14,7 +14,6 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import bu
 from ansible_collections.vpsorg.cloud.plugins.module_utils._pages import read_all
 from ansible_collections.vpsorg.cloud.plugins.module_utils._transport import COLLECTION_VERSION
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import wait_for
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 try:
@@ -36,28 +35,6 @@ def faults_cleared_after(emu, seconds):
     healer = threading.Thread(target=heal)
     healer.start()
     return healer
-
-
-def test_list_all_follows_every_page(emu):
-    for index in range(7):
-        emu.add_snapshot(server_id=12345, name='snap-%d' % index, force=True)
-    client = client_for(emu)
-    snapshots = read_all(client, 'snapshots/')
-    client_pages = [entry for entry in emu.requests() if entry['path'] == '/api/v1/snapshots/']
-    assert sorted(snap['name'] for snap in snapshots) == sorted('snap-%d' % index for index in range(7))
-    # The client asks for large pages; the emulator caps them, so this is what the server allowed.
-    assert client_pages[0]['query'].get('page_size') == '100'
-
-
-def test_list_all_with_small_pages_follows_next(emu):
-    emu.config(max_page_size=2)
-    for index in range(5):
-        emu.add_snapshot(server_id=12346, name='paged-%d' % index)
-    snapshots = read_all(client_for(emu), 'snapshots/', {'server_id': 12346})
-    pages = [entry for entry in emu.requests() if entry['path'] == '/api/v1/snapshots/']
-    assert len(snapshots) == 5
-    assert len(pages) == 3
-    assert all(entry['query'].get('server_id') == '12346' for entry in pages)
 
 
 def test_429_is_retried_after_retry_after(emu):
@@ -193,65 +170,6 @@ def test_next_link_to_another_host_is_refused():
     assert failure.value.code == 'unsafe_link'
     assert 'refusing to send the API token there' in str(failure.value)
     assert len(_ForeignNextHandler.seen_authorization) == 1
-
-
-@pytest.mark.parametrize('url, token, timeout, retries, says', [
-    ('https://admin.vps.org/api/v1', '', 30, 5, 'no API token'),
-    ('https://admin.vps.org/api/v1', None, 30, 5, 'no API token'),
-    ('https://admin.vps.org/api/v1', 'two words', 30, 5, 'one word of printable ASCII'),
-    ('admin.vps.org/api/v1', 'vps_x', 30, 5, 'must be an http:// or https:// URL'),
-    ('ftp://admin.vps.org/api/v1', 'vps_x', 30, 5, 'must be an http:// or https:// URL'),
-    ('https://admin.vps.org:99999/api/v1', 'vps_x', 30, 5, 'invalid port'),
-    ('https://admin.vps.org/api/v1', 'vps_x', 0, 5, 'api_timeout must be a positive'),
-    ('https://admin.vps.org/api/v1', 'vps_x', 30, -1, 'api_retries must be zero or more'),
-])
-def test_settings_are_checked_before_any_request(url, token, timeout, retries, says):
-    with pytest.raises(VpsorgApiError) as failure:
-        build_client(url, token, True, timeout, retries)
-    assert says in str(failure.value)
-    assert failure.value.code == 'config_error'
-
-
-def test_url_with_the_token_in_it_is_redacted():
-    with pytest.raises(VpsorgApiError) as failure:
-        build_client('vps_leaky/api', 'vps_leaky', True, 30, 5)
-    assert 'vps_leaky' not in str(failure.value)
-
-
-class _Target:
-    """A wait target that is reached after a given number of polls."""
-
-    def __init__(self, polls_needed):
-        self.polls = 0
-        self.polls_needed = polls_needed
-
-    def poll(self):
-        self.polls += 1
-        return self.polls >= self.polls_needed
-
-
-def test_the_waiter_gives_up_at_the_deadline_with_a_backing_off_schedule():
-    clock = [0.0]
-    sleeps = []
-
-    def sleep(seconds):
-        sleeps.append(seconds)
-        clock[0] += seconds
-
-    target = _Target(polls_needed=1000)
-    assert wait_for(target, 30, sleep=sleep, clock=lambda: clock[0]) is False
-    # Polls back off: two seconds at first, a fifth of the time waited later, never past the deadline.
-    assert sleeps[0] == 2.0
-    assert max(sleeps) <= 15.0
-    assert abs(sum(sleeps) - 30.0) < 1e-9
-    assert len(sleeps) < 20
-    assert target.polls == len(sleeps) + 1
-
-
-def test_the_waiter_returns_as_soon_as_the_target_is_reached():
-    target = _Target(polls_needed=2)
-    assert wait_for(target, 10, sleep=lambda seconds: None) is True
-    assert target.polls == 2
 
 
 def test_the_user_agent_version_is_the_collection_version():

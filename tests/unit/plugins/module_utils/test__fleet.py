@@ -10,8 +10,8 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet, 
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 
-def client_for(emu):
-    return build_client(emu.base_url, TOKEN, True, 5, 3)
+def client_for(emu, retries=3):
+    return build_client(emu.base_url, TOKEN, True, 5, retries)
 
 
 def calls(emu):
@@ -142,3 +142,57 @@ def test_a_snapshot_another_run_made_in_the_last_slot_is_adopted_unchanged(emu):
     snapshots = fleet.ensure_present(wait=False)
     assert [snap['id'] for snap in snapshots] == [theirs['id']]
     assert not fleet.changed and fleet.created == set()
+
+
+def snapshots_named(emu, name):
+    snapshots = emu.call('GET', '/state')['accounts'][0]['snapshots']
+    return [snap for snap in snapshots if snap['name'] == name]
+
+
+def test_fleet_present_creates_only_what_is_missing_and_reports_failures(emu):
+    emu.add_snapshot(server_id=12345, name='fleet-x')
+    for index in range(5):
+        emu.add_snapshot(server_id=12347, name='full-%d' % index)
+    fleet = Fleet(client_for(emu, retries=6), [12345, 12346, 12347, 99999, 12348], 'fleet-x')
+    snapshots = fleet.ensure_present(wait=True, timeout=30)
+    assert [snap['server']['id'] for snap in snapshots] == [12345, 12346]
+    assert all(snap['status'] == 'completed' for snap in snapshots)
+    failures = dict((failure['server_id'], failure['reason']) for failure in fleet.failures())
+    assert sorted(failures) == [12347, 12348, 99999]
+    assert 'limit is 5 per server' in failures[12347]
+    # Another account's server looks exactly like one that does not exist.
+    assert failures[12348] == 'server 12348 does not exist in this account'
+    assert fleet.changed
+    posts = [entry for entry in emu.requests() if entry['method'] == 'POST']
+    assert [entry['body']['server_id'] for entry in posts] == [12346]
+
+
+def test_fleet_check_mode_sends_no_write(emu):
+    fleet = Fleet(client_for(emu, retries=6), [12345, 12346], 'planned', check_mode=True)
+    snapshots = fleet.ensure_present()
+    assert fleet.changed
+    assert [snap['id'] for snap in snapshots] == [None, None]
+    assert all(entry['method'] == 'GET' for entry in emu.requests())
+
+
+def test_fleet_absent_deletes_only_that_name(emu):
+    keep = emu.add_snapshot(server_id=12345, name='keep-me')
+    for server_id in (12345, 12346):
+        emu.add_snapshot(server_id=server_id, name='drop-me')
+    fleet = Fleet(client_for(emu, retries=6), [12345, 12346, 12347], 'drop-me')
+    deleted = fleet.ensure_absent(wait=True, timeout=30)
+    assert sorted(snap['server']['id'] for snap in deleted) == [12345, 12346]
+    left = emu.call('GET', '/state')['accounts'][0]['snapshots']
+    assert [snap['id'] for snap in left] == [keep['id']]
+
+
+def test_fleet_under_rate_limit_completes_without_duplicates(emu):
+    servers = [emu.call('POST', '/servers', {'name': 'rl-%d' % index})['id'] for index in range(12)]
+    emu.config(rate_limit=5)
+    fleet = Fleet(client_for(emu, retries=10), servers, 'throttled')
+    snapshots = fleet.ensure_present(wait=True, timeout=60)
+    emu.config(rate_limit=0)
+    assert fleet.failures() == []
+    assert sorted(snap['server']['id'] for snap in snapshots) == sorted(servers)
+    assert sorted(snap['server']['id'] for snap in snapshots_named(emu, 'throttled')) == sorted(servers)
+    assert any(entry['status'] == 429 for entry in emu.requests())
