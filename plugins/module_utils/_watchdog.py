@@ -122,6 +122,8 @@ if HAS_REQUESTS:
             manager = super().proxy_manager_for(proxy, **proxy_kwargs)
             _use_watched_pools(manager)
             return manager
+else:
+    DeadlineAdapter = None  # _connection.client_for reports the missing library before a client is built
 
 
 def _use_watched_pools(manager):

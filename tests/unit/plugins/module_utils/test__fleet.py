@@ -6,8 +6,10 @@ import pytest
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet, restore
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import restore, Fleet
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
+from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.conftest import hostile_client, quick_client
 
 
 def client_for(emu, retries=3):
@@ -196,3 +198,34 @@ def test_fleet_under_rate_limit_completes_without_duplicates(emu):
     assert sorted(snap['server']['id'] for snap in snapshots) == sorted(servers)
     assert sorted(snap['server']['id'] for snap in snapshots_named(emu, 'throttled')) == sorted(servers)
     assert any(entry['status'] == 429 for entry in emu.requests())
+
+
+def test_an_empty_fleet_sends_no_request_to_a_hostile_api(hostile):
+    fleet = Fleet(hostile_client(hostile), [], 'x')
+    assert fleet.ensure_present() == []
+    assert not fleet.changed
+    assert hostile.log() == []
+
+
+@pytest.mark.parametrize('seed', [1, 2, 3])
+def test_fleet_under_faults_keeps_exactly_one_snapshot_per_server_and_deletes_only_what_it_made(emu, seed):
+    servers = [12345, 12346, 12347] + [emu.call('POST', '/servers', {'name': 'soak-%d' % index})['id'] for index in range(7)]
+    bystanders = [emu.add_snapshot(server_id=server_id, name='keep-me')['id'] for server_id in servers]
+    emu.faults(rate=0.3, drop_rate=0.05, retry_after=0, when='random', seed=seed)
+    client = quick_client(emu.base_url, retries=10)
+    kept = Fleet(client, servers, 'soak')
+    kept.ensure_present(timeout=60)
+    temporary = Fleet(client, servers, 'soak-tmp')
+    temporary.ensure_present(timeout=60)
+    gone = Fleet(client, servers, 'soak-tmp')
+    gone.ensure_absent(timeout=60)
+    emu.call('DELETE', '/faults')
+    assert kept.failures() == temporary.failures() == gone.failures() == []
+    snapshots = list_snapshots(quick_client(emu.base_url))
+    assert sorted(snap['server']['id'] for snap in snapshots if snap['name'] == 'soak') == sorted(servers)
+    assert [snap for snap in snapshots if snap['name'] == 'soak-tmp'] == []
+    assert set(bystanders) <= set(snap['id'] for snap in snapshots)
+    log = emu.requests()
+    assert sum(1 for entry in log if entry['fault']) >= 5
+    deleted = set(int(entry['path'].split('/')[-2]) for entry in log if entry['method'] == 'DELETE')
+    assert not deleted & set(snap['id'] for snap in snapshots)

@@ -5,8 +5,10 @@ when the API does not list newest first, when snapshots vanish, and with retenti
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
-from ansible_collections.vpsorg.cloud.plugins.module_utils._source import SnapshotSource
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots, SnapshotSource
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
+from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.conftest import hostile_client, snap
+
 
 FIRST = 12345
 # 120 servers with 3 snapshots each: 360 snapshots, 4 pages of 100 in the account-wide list.
@@ -216,3 +218,24 @@ def test_retention_prunes_only_names_of_the_form_it_makes_and_reports_the_others
     assert unmanaged == ['fleet-20261103x', 'fleet-2026110', 'fleet-manual-before-migration']
     assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(['fleet-20261207', 'fleet-manual-before-migration',
                                                                         'fleet-2026110', 'fleet-20261103x'])
+
+
+def test_the_whole_account_list_over_pages_not_newest_first_is_read_server_by_server(hostile):
+    """list_all (the info module without filters) trusted any settled pass; a list in another order is read per server."""
+    oldest_first = [snap(900 + index, server_id=12345 + index % 2, name='s%d' % index,
+                         created_at='2025-01-%02dT00:00:00Z' % (index + 1)) for index in range(5)]
+    hostile.script([
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12345',
+             json=dict(count=3, next=None, results=[item for item in oldest_first if item['server']['id'] == 12345])),
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12346',
+             json=dict(count=2, next=None, results=[item for item in oldest_first if item['server']['id'] == 12346])),
+        dict(method='GET', path='/api/v1/snapshots/', pages=oldest_first, page_size=2),
+        dict(method='GET', path='/api/v1/servers/', json=dict(count=2, next=None, results=[
+            dict(id=12345, name='web-01', status='active'), dict(id=12346, name='web-02', status='active')])),
+    ])
+    listed = list_snapshots(hostile_client(hostile))
+    assert sorted(item['id'] for item in listed) == list(range(900, 905))
+    paths = [entry['path'] for entry in hostile.log()]
+    # The pass over the account-wide list (3 pages), then the servers list and each server's own list (read in parallel).
+    assert len(paths) == 6 and paths[3] == '/api/v1/servers/?page_size=100'
+    assert sorted(paths[4:]) == ['/api/v1/snapshots/?server_id=12345&page_size=100', '/api/v1/snapshots/?server_id=12346&page_size=100']

@@ -10,11 +10,16 @@ import time
 
 import pytest
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils._api import get_server, list_servers
 from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._pages import read_all
 from ansible_collections.vpsorg.cloud.plugins.module_utils._transport import COLLECTION_VERSION
-from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._writes import create_snapshot
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
+from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.conftest import (
+    PYTHON_WORDS, assert_one_clean_line, hostile_client, json_answer, page, quick_client, snap, TinyServer)
+
 
 try:
     from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -178,3 +183,136 @@ def test_the_user_agent_version_is_the_collection_version():
     with open(galaxy) as handle:
         version = re.search(r'^version:\s*(\S+)\s*$', handle.read(), re.MULTILINE).group(1).strip('\'"')
     assert COLLECTION_VERSION == version
+
+
+@pytest.mark.parametrize('status', [301, 302, 303, 307, 308])
+def test_a_redirected_create_is_an_error_and_is_not_followed(hostile, status):
+    hostile.script([
+        dict(method='POST', path='/api/v1/snapshots/', status=status, headers={'Location': '{api}/api/v1/snapshots/'}, body=''),
+        dict(method='GET', path='/api/v1/snapshots/', json=page([snap(801), snap(802)])),
+    ])
+    with pytest.raises(VpsorgApiError) as failure:
+        create_snapshot(hostile_client(hostile), 12345, 'new-one')
+    assert failure.value.code == 'redirect'
+    assert failure.value.status == status
+    assert 'HTTP %d redirect to %s/api/v1/snapshots/' % (status, hostile.api_origin) in str(failure.value)
+    assert_one_clean_line(str(failure.value))
+    assert [(entry['method'], entry['path']) for entry in hostile.log()] == [('POST', '/api/v1/snapshots/')]
+
+
+def test_a_redirect_elsewhere_is_not_followed_and_http_to_https_gets_a_hint(hostile):
+    hostile.script([dict(method='GET', path='/api/v1/servers/', status=301,
+                         headers={'Location': 'https://127.0.0.1:{elsewhere_port}/api/v1/servers/'}, body='moved')])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_servers(hostile_client(hostile))
+    assert failure.value.code == 'redirect'
+    assert 'set api_url to https://' in str(failure.value)
+    assert [entry['port'] for entry in hostile.log()] == ['api']
+
+
+def test_an_oversized_answer_is_refused(hostile):
+    hostile.script([dict(method='GET', path='/api/v1/servers/', body='[', repeat=11 * 1024 * 1024)])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_servers(hostile_client(hostile))
+    assert failure.value.code == 'bad_response'
+    assert 'larger than 10 MB' in str(failure.value)
+
+
+def test_a_huge_error_detail_is_cut_to_one_short_line(hostile):
+    detail = 'no\n' + 'x' * (5 * 1024 * 1024)
+    hostile.script([dict(method='GET', path='/api/v1/servers/12345/', status=400, json=dict(detail=detail))])
+    with pytest.raises(VpsorgApiError) as failure:
+        get_server(hostile_client(hostile), 12345)
+    assert len(str(failure.value)) < 500
+    assert_one_clean_line(str(failure.value))
+
+
+@pytest.mark.parametrize('status', [200, 400])
+def test_deeply_nested_json_is_one_line_not_a_traceback(hostile, status):
+    hostile.script([dict(method='GET', path='/api/v1/servers/', status=status, body='[' * 200000)])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_servers(hostile_client(hostile))
+    assert_one_clean_line(str(failure.value))
+    assert not any(word in str(failure.value) for word in PYTHON_WORDS + ('RecursionError', 'recursion'))
+
+
+@pytest.mark.parametrize('body', [
+    json.dumps(dict(detail='A' * 270 + TOKEN + 'B' * 40)),
+    '<html><head><title>' + 'A' * 190 + TOKEN + '</title></head></html>',
+], ids=['json-detail', 'html-title'])
+def test_no_part_of_an_echoed_token_survives_the_cut_to_one_line(hostile, body):
+    """The API echoes the token where the message is cut short: it is redacted first, so no prefix of it is left."""
+    hostile.script([dict(method='GET', path='/api/v1/servers/', status=400, body=body)])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_servers(hostile_client(hostile))
+    assert TOKEN[:8] not in str(failure.value)
+
+
+def test_a_netrc_entry_never_replaces_the_bearer_token(emu, tmp_path, monkeypatch):
+    """requests reads ~/.netrc (or $NETRC) for a session without auth: its login went as Basic auth instead of the token."""
+    netrc = tmp_path / 'netrc'
+    netrc.write_text('machine 127.0.0.1 login intruder password hunter2\ndefault login intruder password hunter2\n')
+    netrc.chmod(0o600)
+    monkeypatch.setenv('NETRC', str(netrc))
+    # The emulator answers 401 to anything but its Bearer token.
+    assert [server['id'] for server in list_servers(build_client(emu.base_url, TOKEN, True, 5, 0))] == [12345, 12346, 12347]
+
+
+def test_a_proxy_from_the_environment_is_still_used(hostile, monkeypatch):
+    for name in ('HTTP_PROXY', 'http_proxy'):
+        monkeypatch.setenv(name, hostile.elsewhere_origin)
+    for name in ('NO_PROXY', 'no_proxy'):
+        monkeypatch.delenv(name, raising=False)
+    assert list_servers(hostile_client(hostile)) == []  # the "elsewhere" port, as the proxy, answers an empty list
+    [entry] = hostile.log()
+    # A proxy is sent the whole URL, and (over http) the token: docs/reliability.md says so.
+    assert entry['port'] == 'elsewhere' and entry['path'].startswith(hostile.base_url + '/servers/') and entry['authorization']
+
+
+def test_self_signed_certificate_is_refused_by_default(https_emulator, monkeypatch):
+    monkeypatch.delenv('REQUESTS_CA_BUNDLE', raising=False)
+    monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
+    with pytest.raises(VpsorgApiError) as failure:
+        quick_client(https_emulator.base_url).get('servers/')
+    assert failure.value.code == 'tls_error'
+    assert 'TLS certificate verification failed for %s' % https_emulator.base_url in str(failure.value)
+    assert 'validate_certs: false' in str(failure.value)
+
+
+@pytest.mark.filterwarnings('ignore::urllib3.exceptions.InsecureRequestWarning')
+@pytest.mark.parametrize('variable', [None, 'REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE'])
+def test_validate_certs_false_is_honoured_whatever_the_environment_names(https_emulator, unrelated_ca_bundle, monkeypatch, variable):
+    # requests lets these variables override Session.verify unless verify is given with each request.
+    monkeypatch.delenv('REQUESTS_CA_BUNDLE', raising=False)
+    monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
+    if variable:
+        monkeypatch.setenv(variable, unrelated_ca_bundle)
+    assert quick_client(https_emulator.base_url, validate_certs=False).get('servers/')['count'] == 1
+
+
+@pytest.mark.parametrize('status', [301, 302, 307, 308])
+def test_redirect_to_another_origin_never_carries_the_token(status):
+    with TinyServer(json_answer({'count': 0, 'next': None, 'results': []})) as elsewhere:
+        redirect = {'Location': elsewhere.url + '/snapshots/'}
+        with TinyServer(lambda path, port: (status, redirect, b'')) as api:
+            try:
+                quick_client(api.url, retries=0).get('snapshots/')
+            except VpsorgApiError:
+                pass  # refusing the redirect altogether would be fine too; what matters is below
+    assert api.seen[0][2] == 'Bearer %s' % TOKEN
+    assert [authorization for dummy, dummy, authorization in elsewhere.seen if authorization] == []
+
+
+@pytest.mark.parametrize('status, content_type, body', [
+    (401, 'application/json', '{"detail": "Invalid token %s."}'),
+    (400, 'application/json', '{"api_token": ["%s is not allowed here"]}'),
+    (502, 'text/html', '<html><head><title>Bad gateway for %s</title></head><body></body></html>'),
+    (500, 'text/plain', 'upstream said: Authorization: Bearer %s'),
+])
+def test_a_token_the_api_echoes_back_is_redacted(status, content_type, body):
+    answer = (status, {'Content-Type': content_type}, (body % TOKEN).encode())
+    with TinyServer(lambda path, port: answer) as api:
+        with pytest.raises(VpsorgApiError) as failure:
+            quick_client(api.url, retries=1).post('snapshots/', {'server_id': 1, 'name': 'x'}, recheck=lambda: None)
+    assert TOKEN not in str(failure.value) + json.dumps(failure.value.as_dict())
+    assert '********' in str(failure.value)

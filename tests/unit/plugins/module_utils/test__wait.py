@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import SnapshotsTarget, wait_for
+from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import wait_for, SnapshotsTarget
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 
 
