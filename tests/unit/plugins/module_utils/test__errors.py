@@ -10,7 +10,6 @@ import pytest
 from ansible_collections.vpsorg.cloud.plugins.module_utils import _errors
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import ERROR_CODES, VpsorgApiError
 
-
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..')
 MODULES = ('vpsorg_snapshot', 'vpsorg_snapshot_info')
 
