@@ -30,9 +30,12 @@ def newest_first(snapshots):
 
 
 def is_newest_first(snapshots):
-    """Whether the snapshots, as listed, go from newest to oldest (created_at never increases; every one has it)."""
+    """Whether the snapshots, as listed, go from newest to oldest (created_at never increases; every one has it).
+
+    _pages.walk asks it of each page before the snapshots are checked: a created_at that is not a string is no order.
+    """
     stamps = [snap.get('created_at') for snap in snapshots]
-    return all(stamps) and all(newer >= older for newer, older in zip(stamps, stamps[1:]))
+    return all(isinstance(stamp, str) and stamp for stamp in stamps) and all(newer >= older for newer, older in zip(stamps, stamps[1:]))
 
 
 def describe(snapshots):

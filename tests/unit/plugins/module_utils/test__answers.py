@@ -67,3 +67,18 @@ def test_malformed_answers_fail_with_one_line(hostile, routes, call):
             restore_read_first(client, snap(801))
     assert failure.value.code == 'bad_response'
     assert_one_clean_line(str(failure.value))
+
+
+@pytest.mark.parametrize('pages', [1, 2])
+def test_a_servers_own_list_with_a_created_at_of_the_wrong_type_fails_with_one_line(hostile, pages):
+    """The own list's order is asked of each page before its snapshots are checked: a number there is no order, not a
+    Python comparison error (issue 25: the hostile_api target's one-server case)."""
+    items = [snap(801, created_at=5), snap(802)]
+    if pages == 1:
+        hostile.script(listing(page(items)))
+    else:
+        hostile.script([dict(method='GET', path='/api/v1/snapshots/', pages=items, page_size=1)])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_snapshots(hostile_client(hostile), 12345)
+    assert failure.value.code == 'bad_response'
+    assert_one_clean_line(str(failure.value))
