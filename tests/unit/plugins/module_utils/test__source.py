@@ -216,8 +216,8 @@ def test_retention_prunes_only_names_of_the_form_it_makes_and_reports_the_others
     assert [snap['name'] for snap in snapshots] == ['fleet-20261207']
     assert pruned == ['fleet-20261102', 'fleet-20261101']
     assert unmanaged == ['fleet-20261103x', 'fleet-2026110', 'fleet-manual-before-migration']
-    assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(['fleet-20261207', 'fleet-manual-before-migration',
-                                                                        'fleet-2026110', 'fleet-20261103x'])
+    assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(
+        ['fleet-20261207', 'fleet-manual-before-migration', 'fleet-2026110', 'fleet-20261103x'])
 
 
 def test_the_whole_account_list_over_pages_not_newest_first_is_read_server_by_server(hostile):
