@@ -42,7 +42,7 @@ fi
 # The second-API self-test of `make integration-live` runs the targets that create, delete and restore there (the
 # others are mostly emulator-only steps, which live mode skips); `make live-selftest` alone runs them all.
 export LIVE_SELFTEST_TARGETS="vpsorg_snapshot fleet_snapshot"
-# Job slicing repeats its race twice here (8 times in `make awx`); test_reads.py replays the races it once lost exactly.
+# Job slicing repeats its race twice here (8 times in `make awx`); test__source.py replays the races it once lost exactly.
 export AWX_SLICING_ROUNDS=2
 
 # Mostly waiting: started first, each in the background, logs in $tmp/lane-<name>.log.

@@ -4,14 +4,16 @@
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet, restore
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import restore, Fleet
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
+from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.conftest import hostile_client, quick_client
 
 
-def client_for(emu):
-    return build_client(emu.base_url, TOKEN, True, 5, 3)
+def client_for(emu, retries=3):
+    return build_client(emu.base_url, TOKEN, True, 5, retries)
 
 
 def calls(emu):
@@ -106,11 +108,9 @@ def test_restore_reads_the_server_before(emu):
     assert before['status'] == 'active' and after['status'] == 'restoring'
 
 
-RESTORE_OUTCOMES = [('active', 'active', False), ('stopped', 'stopped', False), ('stopped', 'active', False),
-                    ('active', 'stopped', True), ('active', 'error', True)]
-
-
-@pytest.mark.parametrize('before, ends_as, fails', RESTORE_OUTCOMES)
+@pytest.mark.parametrize('before, ends_as, fails', [
+    ('active', 'active', False), ('stopped', 'stopped', False), ('stopped', 'active', False), ('active', 'stopped', True),
+    ('active', 'error', True)])
 def test_a_restore_succeeds_only_when_the_server_is_back_as_it_was_or_active(emu, before, ends_as, fails):
     snap = emu.add_snapshot(server_id=12346, name='base')
     emu.update_server(12346, status=before)
@@ -144,3 +144,88 @@ def test_a_snapshot_another_run_made_in_the_last_slot_is_adopted_unchanged(emu):
     snapshots = fleet.ensure_present(wait=False)
     assert [snap['id'] for snap in snapshots] == [theirs['id']]
     assert not fleet.changed and fleet.created == set()
+
+
+def snapshots_named(emu, name):
+    snapshots = emu.call('GET', '/state')['accounts'][0]['snapshots']
+    return [snap for snap in snapshots if snap['name'] == name]
+
+
+def test_fleet_present_creates_only_what_is_missing_and_reports_failures(emu):
+    emu.add_snapshot(server_id=12345, name='fleet-x')
+    for index in range(5):
+        emu.add_snapshot(server_id=12347, name='full-%d' % index)
+    fleet = Fleet(client_for(emu, retries=6), [12345, 12346, 12347, 99999, 12348], 'fleet-x')
+    snapshots = fleet.ensure_present(wait=True, timeout=30)
+    assert [snap['server']['id'] for snap in snapshots] == [12345, 12346]
+    assert all(snap['status'] == 'completed' for snap in snapshots)
+    failures = dict((failure['server_id'], failure['reason']) for failure in fleet.failures())
+    assert sorted(failures) == [12347, 12348, 99999]
+    assert 'limit is 5 per server' in failures[12347]
+    # Another account's server looks exactly like one that does not exist.
+    assert failures[12348] == 'server 12348 does not exist in this account'
+    assert fleet.changed
+    posts = [entry for entry in emu.requests() if entry['method'] == 'POST']
+    assert [entry['body']['server_id'] for entry in posts] == [12346]
+
+
+def test_fleet_check_mode_sends_no_write(emu):
+    fleet = Fleet(client_for(emu, retries=6), [12345, 12346], 'planned', check_mode=True)
+    snapshots = fleet.ensure_present()
+    assert fleet.changed
+    assert [snap['id'] for snap in snapshots] == [None, None]
+    assert all(entry['method'] == 'GET' for entry in emu.requests())
+
+
+def test_fleet_absent_deletes_only_that_name(emu):
+    keep = emu.add_snapshot(server_id=12345, name='keep-me')
+    for server_id in (12345, 12346):
+        emu.add_snapshot(server_id=server_id, name='drop-me')
+    fleet = Fleet(client_for(emu, retries=6), [12345, 12346, 12347], 'drop-me')
+    deleted = fleet.ensure_absent(wait=True, timeout=30)
+    assert sorted(snap['server']['id'] for snap in deleted) == [12345, 12346]
+    left = emu.call('GET', '/state')['accounts'][0]['snapshots']
+    assert [snap['id'] for snap in left] == [keep['id']]
+
+
+def test_fleet_under_rate_limit_completes_without_duplicates(emu):
+    servers = [emu.call('POST', '/servers', {'name': 'rl-%d' % index})['id'] for index in range(12)]
+    emu.config(rate_limit=5)
+    fleet = Fleet(client_for(emu, retries=10), servers, 'throttled')
+    snapshots = fleet.ensure_present(wait=True, timeout=60)
+    emu.config(rate_limit=0)
+    assert fleet.failures() == []
+    assert sorted(snap['server']['id'] for snap in snapshots) == sorted(servers)
+    assert sorted(snap['server']['id'] for snap in snapshots_named(emu, 'throttled')) == sorted(servers)
+    assert any(entry['status'] == 429 for entry in emu.requests())
+
+
+def test_an_empty_fleet_sends_no_request_to_a_hostile_api(hostile):
+    fleet = Fleet(hostile_client(hostile), [], 'x')
+    assert fleet.ensure_present() == []
+    assert not fleet.changed
+    assert hostile.log() == []
+
+
+@pytest.mark.parametrize('seed', [1, 2, 3])
+def test_fleet_under_faults_keeps_exactly_one_snapshot_per_server_and_deletes_only_what_it_made(emu, seed):
+    servers = [12345, 12346, 12347] + [emu.call('POST', '/servers', {'name': 'soak-%d' % index})['id'] for index in range(7)]
+    bystanders = [emu.add_snapshot(server_id=server_id, name='keep-me')['id'] for server_id in servers]
+    emu.faults(rate=0.3, drop_rate=0.05, retry_after=0, when='random', seed=seed)
+    client = quick_client(emu.base_url, retries=10)
+    kept = Fleet(client, servers, 'soak')
+    kept.ensure_present(timeout=60)
+    temporary = Fleet(client, servers, 'soak-tmp')
+    temporary.ensure_present(timeout=60)
+    gone = Fleet(client, servers, 'soak-tmp')
+    gone.ensure_absent(timeout=60)
+    emu.call('DELETE', '/faults')
+    assert kept.failures() == temporary.failures() == gone.failures() == []
+    snapshots = list_snapshots(quick_client(emu.base_url))
+    assert sorted(snap['server']['id'] for snap in snapshots if snap['name'] == 'soak') == sorted(servers)
+    assert [snap for snap in snapshots if snap['name'] == 'soak-tmp'] == []
+    assert set(bystanders) <= set(snap['id'] for snap in snapshots)
+    log = emu.requests()
+    assert sum(1 for entry in log if entry['fault']) >= 5
+    deleted = set(int(entry['path'].split('/')[-2]) for entry in log if entry['method'] == 'DELETE')
+    assert not deleted & set(snap['id'] for snap in snapshots)
