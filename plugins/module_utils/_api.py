@@ -12,7 +12,7 @@ _source.py.
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._answers import check_server, check_snapshot, server_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
-    HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, NOT_FOUND, SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR, VpsorgApiError)
+    HTTP_ERROR, IN_PROGRESS as IN_PROGRESS_ERROR, NOT_FOUND, RESTORE_FAILED, SNAPSHOT_LIMIT as SNAPSHOT_LIMIT_ERROR, VpsorgApiError)
 from ansible_collections.vpsorg.cloud.plugins.module_utils._pages import read_all
 
 SNAPSHOT_LIMIT = 5
@@ -65,6 +65,17 @@ def get_server(client, server_id):
     return check_server(server, ('GET', client.shown_path('servers/%d/' % server_id)), server_id)
 
 
+def read_servers(client, server_ids):
+    """{server id: server} of server_ids: one GET for one server, else the servers list (one read for the whole set),
+    then a GET of any server it did not hold (whose 404 says the server is not in this account)."""
+    if len(server_ids) == 1:
+        return {server_ids[0]: get_server(client, server_ids[0])}
+    wanted = set(server_ids)
+    found = dict((server.get('id'), server) for server in list_servers(client) if server.get('id') in wanted)
+    found.update((server_id, get_server(client, server_id)) for server_id in server_ids if server_id not in found)
+    return found
+
+
 def server_summary(server):
     return dict(id=server.get('id'), name=server.get('name'), status=server.get('status'))
 
@@ -96,3 +107,11 @@ def in_progress_error(snapshots, before):
 def planned_snapshot(server_id, name, description):
     """What check mode reports for a snapshot it would create."""
     return dict(id=None, server=dict(id=server_id), name=name, description=description or '', status=IN_PROGRESS, size_mb=None, created_at=None)
+
+
+def not_back(snapshot, before, after):
+    """restore_failed when the server left restoring in a status other than the one it had before (or active), else None."""
+    if after.get('status') in (before.get('status'), ACTIVE):
+        return None
+    return VpsorgApiError('server %d ended the restore from snapshot %d %s, not %s as before it: it may not be back'
+                          % (before.get('id'), snapshot['id'], after.get('status'), before.get('status')), code=RESTORE_FAILED)

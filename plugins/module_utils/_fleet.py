@@ -7,7 +7,8 @@
 state=present and state=absent run one flow over a set of servers: one server is a set of one, read through
 ServerSnapshots instead of SnapshotSource, and nothing else differs. Read once, decide per server, send only the
 needed writes (a few at a time), settle concurrent duplicates, wait for the whole set with one list per poll, and
-keep each server's failure as an error of its own. state=restored acts on one snapshot of one server.
+keep each server's failure as an error of its own. state=restored over a set (ensure_restored) restores each server
+from its own snapshot of one name, after a preflight of the whole set; one snapshot by id is _restore.py.
 
 Private to vpsorg.cloud: may change without notice; other collections must not import it.
 Imports _errors.py, _answers.py, _api.py, _each.py, _source.py, _wait.py and _writes.py.
@@ -17,14 +18,15 @@ import re
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._answers import server_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils._api import (
-    ACTIVE, COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, get_server, in_progress_error, newest_first, planned_snapshot, quota_error,
-    server_summary)
+    COMPLETED, GONE, IN_PROGRESS, RESTORING, SNAPSHOT_LIMIT, describe, in_progress_error, newest_first, not_back, planned_snapshot,
+    quota_error, read_servers, server_summary)
 from ansible_collections.vpsorg.cloud.plugins.module_utils._each import each
-from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, RESTORE_FAILED, SERVERS_FAILED, VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
+    AMBIGUOUS, NOT_FOUND, SERVERS_FAILED, SNAPSHOT_FAILED, VpsorgApiError)
 from ansible_collections.vpsorg.cloud.plugins.module_utils._source import ServerSnapshots, SnapshotSource
-from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import ServerRestoredTarget, SnapshotsTarget
+from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import ServersRestoredTarget, SnapshotsTarget
 from ansible_collections.vpsorg.cloud.plugins.module_utils._writes import (
-    create_snapshot, delete_snapshot, restore_snapshot, settle_concurrent_duplicates)
+    busy_server_error, create_snapshot, delete_snapshot, restore_snapshot, settle_concurrent_duplicates)
 
 
 class Fleet:
@@ -215,6 +217,69 @@ class Fleet:
         self.changed = self.changed or bool(deleted)
         return [snap for server_id, snap in deleted if server_id not in self.errors]
 
+    def ensure_restored(self, wait=True, timeout=1800):
+        """Restore every server from its own one snapshot named name; returns (snapshots, servers before, servers after).
+
+        Preflight first: a server without exactly one such snapshot, completed (one in progress is waited for with wait),
+        or that is restoring already, fails the whole set before any restore (restore_preflight_error). Then the
+        restores go out a few at a time, and one wait polls the whole set; a server that does not come back as it was
+        (or active) gets its own restore_failed error.
+        """
+        chosen = self._restore_sources(wait, timeout)
+        # Read also when another server failed already: the preflight names every problem at once.
+        servers = read_servers(self.client, list(chosen)) if chosen else {}
+        for server_id, server in servers.items():
+            if server.get('status') == RESTORING:
+                self.errors[server_id] = busy_server_error(server)
+        if self.errors:
+            raise self.restore_preflight_error(chosen)
+        before = dict((server_id, server_summary(servers[server_id])) for server_id in chosen)
+        self.changed = bool(chosen)
+        if self.check_mode:
+            return self._ordered(chosen), self._ordered(before), self._ordered(before)
+        answers = dict(self._run_each(lambda server_id, snap: restore_snapshot(self.client, snap, servers[server_id]), list(chosen.items())))
+        after = dict((server_id, server_summary(answer.get('server') or {})) for server_id, answer in answers.items())
+        if wait and answers:
+            target = ServersRestoredTarget(self.client, list(answers))
+            after.update(target.wait(timeout, strict=False))
+            for server_id in answers:
+                late = server_id in target.restoring()
+                problem = target.error(server_id) if late else not_back(chosen[server_id], before[server_id], after[server_id])
+                if problem:
+                    self.errors[server_id] = problem
+        return self._ordered(chosen), self._ordered(before), self._ordered(after)
+
+    def _restore_sources(self, wait, timeout):
+        """{server id: the one snapshot named name to restore it from}; each server without one gets its error."""
+        chosen = {}
+        for server_id in self._active():
+            found = self.selected(server_id)
+            if not found:
+                self.errors[server_id] = VpsorgApiError("server %d has no snapshot named '%s'" % (server_id, self.name), code=NOT_FOUND)
+            elif len(found) > 1:
+                self.errors[server_id] = VpsorgApiError("server %d has %d snapshots named '%s': %s"
+                                                        % (server_id, len(found), self.name, describe(found)), code=AMBIGUOUS)
+            elif found[0].get('status') == IN_PROGRESS and not wait:
+                self.errors[server_id] = in_progress_error(found, 'restoring')
+            elif found[0].get('status') not in (IN_PROGRESS, COMPLETED):
+                self.errors[server_id] = VpsorgApiError('snapshot %s (id %s) is %s, not completed: it cannot be restored'
+                                                        % (self.name, found[0].get('id'), found[0].get('status')), code=SNAPSHOT_FAILED)
+            else:
+                chosen[server_id] = found[0]
+        in_progress = dict((snap.get('id'), server_id) for server_id, snap in chosen.items() if snap.get('status') == IN_PROGRESS)
+        if in_progress and not self.errors and not self.check_mode:
+            current = self._wait(in_progress, timeout, COMPLETED, self.listing)
+            chosen = dict((server_id, current.get(snap.get('id'), snap)) for server_id, snap in chosen.items() if server_id not in self.errors)
+        return chosen
+
+    def restore_preflight_error(self, chosen):
+        """The task's failure when a server of the set cannot be restored: no restore was sent to any of them."""
+        failed = self.failures()
+        reasons = '; '.join('%s: %s' % (failure['server_id'], failure['reason']) for failure in failed)
+        return VpsorgApiError("no restore was sent: %d of %d servers cannot be restored from '%s': %s"
+                              % (len(failed), len(self.server_ids), self.name, reasons), code=SERVERS_FAILED,
+                              results=dict(changed=False, snapshots=self._ordered(chosen), servers=[], failed_servers=failed))
+
     def _ordered(self, by_server):
         return [by_server[server_id] for server_id in self.server_ids if server_id in by_server]
 
@@ -239,43 +304,3 @@ def retention_form(prefix, name):
     """
     suffix = name[len(prefix):]
     return re.compile(re.escape(prefix) + ''.join('[0-9]' if char in '0123456789' else re.escape(char) for char in suffix) + r'\Z')
-
-
-def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800):
-    """Restore one server from the one snapshot selected by snapshot_id, or by server_id and name.
-
-    Returns (snapshot, server before, server after). With wait, a server that leaves restoring in a status other
-    than the one it had before (or active) fails with restore_failed: only then is it known to be back.
-    """
-    fleet = Fleet.of_one(client, server_id, name, snapshot_id)
-    targets = [snap for owner in fleet.server_ids for snap in fleet.selected(owner)]
-    if not targets:
-        if snapshot_id is not None:
-            where = 'on server %d' % server_id if server_id else 'in this account'
-            raise VpsorgApiError('snapshot %d does not exist %s' % (snapshot_id, where), code=NOT_FOUND)
-        raise VpsorgApiError("server %d has no snapshot named '%s'" % (server_id, name), code=NOT_FOUND)
-    if len(targets) > 1:
-        raise VpsorgApiError("server %d has %d snapshots named '%s' (ids %s): choose one with snapshot_id"
-                             % (server_id, len(targets), name, ', '.join(str(snap['id']) for snap in targets)),
-                             code=AMBIGUOUS, results=dict(snapshots=targets))
-    snapshot = targets[0]
-    owner = server_of(snapshot)
-    if snapshot.get('status') == IN_PROGRESS:
-        if not wait:
-            raise in_progress_error([snapshot], 'restoring')
-        if not check_mode:
-            target = SnapshotsTarget(client, [snapshot['id']], listing=fleet.listing, read=lambda pending: fleet.reader.poll(pending, COMPLETED))
-            snapshot = target.wait(timeout)[snapshot['id']]
-    server = get_server(client, owner)
-    before = server_summary(server)
-    if check_mode:
-        return snapshot, before, before
-    answer = restore_snapshot(client, snapshot, server)
-    after = server_summary(answer.get('server') or {})
-    if wait:
-        after = ServerRestoredTarget(client, owner).wait(timeout)
-        if after.get('status') not in (before.get('status'), ACTIVE):
-            raise VpsorgApiError('server %d ended the restore from snapshot %d %s, not %s as before it: it may not be back'
-                                 % (owner, snapshot['id'], after.get('status'), before.get('status')),
-                                 code=RESTORE_FAILED, results=dict(snapshot=snapshot, server=after, server_before=before))
-    return snapshot, before, after

@@ -2,7 +2,7 @@
 # Copyright: vpsorg.cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The one waiter, bounded by time, and its two targets: snapshots done (completed or gone), a server restored.
+"""The one waiter, bounded by time, and its two targets: snapshots done (completed or gone), servers restored.
 
 Private to vpsorg.cloud: may change without notice; other collections must not import it.
 Imports _errors.py, _api.py and _source.py only.
@@ -10,7 +10,7 @@ Imports _errors.py, _api.py and _source.py only.
 
 import time
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._api import COMPLETED, GONE, IN_PROGRESS, RESTORING, describe, get_server, server_summary
+from ansible_collections.vpsorg.cloud.plugins.module_utils._api import COMPLETED, GONE, IN_PROGRESS, RESTORING, describe, read_servers, server_summary
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import SNAPSHOT_FAILED, SNAPSHOT_GONE, WAIT_TIMEOUT, VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots
 
@@ -107,20 +107,33 @@ class SnapshotsTarget:
         return None
 
 
-class ServerRestoredTarget:
-    """Wait target: the server has left the restoring status; one GET of the server per poll."""
+class ServersRestoredTarget:
+    """Wait target: every server of server_ids has left the restoring status; one read per poll (a GET for one server,
+    the servers list for several). servers is the last read, {id: summary}."""
 
-    def __init__(self, client, server_id):
+    def __init__(self, client, server_ids):
         self.client = client
-        self.server_id = server_id
-        self.server = {}
+        self.server_ids = list(server_ids)
+        self.servers = {}
+        self.timeout = None
 
     def poll(self):
-        self.server = server_summary(get_server(self.client, self.server_id))
-        return self.server.get('status') != RESTORING
+        self.servers = dict((server_id, server_summary(server)) for server_id, server in read_servers(self.client, self.server_ids).items())
+        return not self.restoring()
 
-    def wait(self, timeout):
-        if not wait_for(self, timeout):
-            raise VpsorgApiError('timed out after %d seconds (wait_timeout) waiting for server %d to finish restoring (status %s)'
-                                 % (timeout, self.server_id, self.server.get('status')), code=WAIT_TIMEOUT)
-        return self.server
+    def restoring(self):
+        return [server_id for server_id in self.server_ids if self.servers.get(server_id, {}).get('status') == RESTORING]
+
+    def wait(self, timeout, strict=True):
+        """Poll until no server is restoring or timeout; returns the last read. strict raises the timeout of the set."""
+        self.timeout = timeout
+        if self.server_ids:
+            wait_for(self, timeout)
+        if strict and self.restoring():
+            raise self.error(self.restoring()[0])
+        return self.servers
+
+    def error(self, server_id):
+        """The timeout of one server still restoring."""
+        return VpsorgApiError('timed out after %d seconds (wait_timeout) waiting for server %d to finish restoring (status %s)'
+                              % (self.timeout, server_id, self.servers.get(server_id, {}).get('status')), code=WAIT_TIMEOUT)

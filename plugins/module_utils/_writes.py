@@ -120,8 +120,13 @@ def restore_snapshot(client, snapshot, before):
 def refuse_busy_server(server, refusal=None):
     """Raise server_busy when the server is restoring already, or when the API refused the restore (refusal)."""
     if server.get('status') == RESTORING or refusal is not None:
-        why = ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)'
-        raise VpsorgApiError(
-            'server %s cannot be restored now: its status is %s%s; wait until it is active or stopped, then run the restore again'
-            % (server.get('id'), server.get('status'), why),
-            code=SERVER_BUSY, status=getattr(refusal, 'status', None), method='POST', path=getattr(refusal, 'path', None))
+        raise busy_server_error(server, refusal)
+
+
+def busy_server_error(server, refusal=None):
+    """server_busy: the server is restoring already, or the API refused its restore (refusal)."""
+    why = ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)'
+    return VpsorgApiError(
+        'server %s cannot be restored now: its status is %s%s; wait until it is active or stopped, then run the restore again'
+        % (server.get('id'), server.get('status'), why),
+        code=SERVER_BUSY, status=getattr(refusal, 'status', None), method='POST', path=getattr(refusal, 'path', None))

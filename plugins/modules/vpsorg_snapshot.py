@@ -40,7 +40,8 @@ options:
       - V(absent) deletes the snapshot selected by O(snapshot_id), or every snapshot named O(name) on
         O(server_id) (or on each of O(server_ids)).
       - V(restored) restores the server from the one snapshot selected by O(snapshot_id) or by
-        O(server_id) and O(name). B(This overwrites all data on the server and cannot be undone).
+        O(server_id) and O(name); with O(server_ids) and O(name), each listed server from its own
+        snapshot of that name. B(This overwrites all data on the server and cannot be undone).
         It is always reported as changed.
     type: str
     choices: [present, absent, restored]
@@ -53,11 +54,17 @@ options:
     type: int
   server_ids:
     description:
-      - IDs of many servers on which the same O(name) is ensured present or absent, in one module run.
+      - IDs of many servers on which the same O(name) is ensured present or absent, or from whose own
+        snapshot named O(name) each is restored (O(state=restored)), in one module run.
       - The account's snapshots are listed once, only the needed writes are sent (a few at a time,
         honouring C(Retry-After)), and the whole set is waited for with one list per poll.
       - Servers that fail are listed in RV(failed_servers) and the task fails; the others are done.
-      - Mutually exclusive with O(server_id) and O(snapshot_id). Not for O(state=restored).
+      - With O(state=restored), a preflight comes first, and any problem fails the task before ANY
+        restore is sent. Every server must hold exactly one snapshot named O(name), completed (or
+        in progress, and then it is waited for with O(wait)), and none may be restoring already.
+        Then the restores go out, and the servers are waited for with one read of the servers per poll;
+        a server that does not come back to the status it had before (or C(active)) is in RV(failed_servers).
+      - Mutually exclusive with O(server_id) and O(snapshot_id).
     type: list
     elements: int
   name:
@@ -171,6 +178,15 @@ EXAMPLES = r"""
         wait_timeout: 3600
       delegate_to: localhost
 
+- name: Roll the whole web tier back to last night's fleet snapshot, in one task
+  vpsorg.cloud.vpsorg_snapshot:
+    state: restored
+    server_ids: "{{ groups['web'] | map('extract', hostvars, 'vpsorg_server_id') | list }}"
+    name: fleet-20250115
+    wait_timeout: 3600
+  run_once: true
+  delegate_to: localhost
+
 - name: Delete the snapshot once the patch is known good
   vpsorg.cloud.vpsorg_snapshot:
     state: absent
@@ -227,7 +243,8 @@ snapshot:
       sample: Before the monthly patch run
 snapshots:
   description:
-    - With O(server_ids), the snapshot of each server that succeeded (V(present)) or each deleted snapshot (V(absent)).
+    - With O(server_ids), the snapshot of each server that succeeded (V(present)), each deleted snapshot (V(absent)),
+      or the snapshot each server was (in check mode, would be) restored from (V(restored)).
     - With O(state=absent) and O(server_id), every deleted snapshot.
   returned: with O(server_ids), or O(state=absent)
   type: list
@@ -262,14 +279,23 @@ server:
     - For V(restored), the restored server; its C(status) is C(restoring) without O(wait).
     - With O(wait), the restore succeeded only if this status is the one in RV(server_before) or V(active);
       otherwise the task fails with RV(error.code) V(restore_failed).
-  returned: O(state=restored)
+  returned: O(state=restored) with O(server_id) or O(snapshot_id)
   type: dict
   sample: {"id": 12345, "name": "web-server-01", "status": "active"}
 server_before:
   description: For V(restored), the server as it was just before the restore was sent.
-  returned: O(state=restored)
+  returned: O(state=restored) with O(server_id) or O(snapshot_id)
   type: dict
   sample: {"id": 12345, "name": "web-server-01", "status": "active"}
+  version_added: 1.1.0
+servers:
+  description:
+    - For V(restored) with O(server_ids), each server a restore was sent to, after it (with O(wait), as the wait
+      last read it; in check mode, as it is now). Empty when the preflight failed, which sends no restore.
+  returned: O(state=restored) with O(server_ids)
+  type: list
+  elements: dict
+  sample: [{"id": 12345, "name": "web-server-01", "status": "active"}]
   version_added: 1.1.0
 error:
   description:
@@ -313,7 +339,8 @@ error:
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._answers import server_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils._api import RESTORING
-from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet, restore
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
+from ansible_collections.vpsorg.cloud.plugins.module_utils._restore import restore
 from ansible_collections.vpsorg.cloud.plugins.module_utils._module import VpsorgModule
 
 OPTIONS = dict(
@@ -337,8 +364,6 @@ RULES = dict(
 
 def option_problems(params):
     """The rules on combined options that argument_spec cannot declare (the shared ones are _module.common_problems)."""
-    if params['state'] == 'restored' and params['server_ids'] is not None:
-        return ['state=restored restores one server: use snapshot_id or server_id with name, not server_ids']
     if params['keep'] is not None and params['state'] != 'present':
         return ['keep prunes before a create: it needs state=present']
     if params['keep'] is not None and params['keep'] < 1:
@@ -398,6 +423,8 @@ def absent(module):
 
 def restored(module):
     params = module.params
+    if params['server_ids'] is not None:
+        return restored_fleet(module)
     snapshot, before, after = restore(module.client, params['server_id'], params['name'], params['snapshot_id'],
                                       module.check_mode, params['wait'], params['wait_timeout'])
     if module.check_mode:
@@ -405,6 +432,16 @@ def restored(module):
         after = dict(before, status=before['status'] if params['wait'] else RESTORING)
     result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after, server_before=before)
     return result, dict(before=before or {}, after=after), None
+
+
+def restored_fleet(module):
+    """Each server of server_ids from its own snapshot named name: a preflight failure is raised, sending nothing."""
+    fleet = fleet_of(module)
+    snapshots, before, after = fleet.ensure_restored(module.params['wait'], module.params['wait_timeout'])
+    if module.check_mode and not module.params['wait']:
+        after = [dict(server, status=RESTORING) for server in before]
+    result = dict(changed=fleet.changed, snapshots=snapshots, servers=before if module.check_mode else after, failed_servers=fleet.failures())
+    return result, dict(before=dict(servers=before), after=dict(servers=after)), fleet.failure()
 
 
 STATES = dict(present=present, absent=absent, restored=restored)

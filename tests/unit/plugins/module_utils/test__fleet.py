@@ -6,7 +6,8 @@ import pytest
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import restore, Fleet
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
+from ansible_collections.vpsorg.cloud.plugins.module_utils._restore import restore
 from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
 from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.conftest import hostile_client, quick_client
@@ -229,3 +230,94 @@ def test_fleet_under_faults_keeps_exactly_one_snapshot_per_server_and_deletes_on
     assert sum(1 for entry in log if entry['fault']) >= 5
     deleted = set(int(entry['path'].split('/')[-2]) for entry in log if entry['method'] == 'DELETE')
     assert not deleted & set(snap['id'] for snap in snapshots)
+
+
+# Issue 27: a fleet restored in one run, each server from its own snapshot of one name -----------------------
+
+FLEET = [12345, 12346, 12347]
+
+
+def restores(emu):
+    return [entry['path'] for entry in emu.requests() if entry['method'] == 'POST' and entry['path'].endswith('/restore/')]
+
+
+def seed_fleet(emu, name='fleet-r', servers=FLEET):
+    return dict((server_id, emu.add_snapshot(server_id=server_id, name=name, status='completed')) for server_id in servers)
+
+
+def test_a_fleet_restore_in_check_mode_returns_the_plan_and_sends_nothing(emu):
+    seeded = seed_fleet(emu)
+    fleet = Fleet(client_for(emu), FLEET, 'fleet-r', check_mode=True)
+    snapshots, before, after = fleet.ensure_restored(wait=True, timeout=30)
+    assert fleet.changed and not fleet.errors
+    assert [snap['id'] for snap in snapshots] == [seeded[server_id]['id'] for server_id in FLEET]
+    assert [server['status'] for server in before] == ['active'] * 3 and after == before
+    assert all(entry['method'] == 'GET' for entry in emu.requests())
+
+
+def test_a_fleet_restore_whose_preflight_fails_sends_no_restore_at_all(emu):
+    seeded = seed_fleet(emu, servers=FLEET[:2])
+    duplicate = emu.add_snapshot(server_id=12346, name='fleet-r', status='completed')
+    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    with pytest.raises(VpsorgApiError) as failure:
+        fleet.ensure_restored(wait=True, timeout=30)
+    assert failure.value.code == 'servers_failed'
+    assert str(failure.value).startswith("no restore was sent: 2 of 3 servers cannot be restored from 'fleet-r': 12346: server 12346 has 2 "
+                                         "snapshots named 'fleet-r': fleet-r (id %d" % duplicate['id'])
+    assert "12347: server 12347 has no snapshot named 'fleet-r'" in str(failure.value)
+    failed = failure.value.results['failed_servers']
+    assert [(item['server_id'], fleet.errors[item['server_id']].code) for item in failed] == [(12346, 'ambiguous'), (12347, 'not_found')]
+    assert failure.value.results['changed'] is False and failure.value.results['servers'] == []
+    assert [snap['id'] for snap in failure.value.results['snapshots']] == [seeded[12345]['id']]
+    assert restores(emu) == []
+
+
+def test_a_fleet_restore_refuses_a_server_that_is_restoring_already_before_any_restore(emu):
+    seed_fleet(emu)
+    emu.update_server(12347, status='restoring')
+    with pytest.raises(VpsorgApiError) as failure:
+        Fleet(client_for(emu), FLEET, 'fleet-r').ensure_restored(wait=True, timeout=30)
+    assert '12347: server 12347 cannot be restored now: its status is restoring (a restore is under way)' in str(failure.value)
+    assert restores(emu) == []
+
+
+def test_a_fleet_restore_sends_one_restore_per_server_and_waits_for_the_set_with_one_read_per_poll(emu):
+    seeded = seed_fleet(emu)
+    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    snapshots, before, after = fleet.ensure_restored(wait=True, timeout=30)
+    assert not fleet.errors and fleet.changed
+    assert sorted(restores(emu)) == sorted('/api/v1/snapshots/%d/restore/' % seeded[server_id]['id'] for server_id in FLEET)
+    assert [server['status'] for server in after] == ['active'] * 3 and [server['id'] for server in before] == FLEET
+    reads = [entry['path'] for entry in emu.requests() if entry['method'] == 'GET']
+    # The snapshots (one list, pages of 2), the servers before, then the servers list once per poll: never a GET per server.
+    assert not [path for path in reads if path.startswith('/api/v1/servers/1')]
+    assert len(emu.requests()) <= 2 * len(FLEET) + 4
+
+
+def test_a_fleet_restore_whose_answers_were_lost_adopts_them_and_never_restores_twice(emu):
+    seed_fleet(emu)
+    emu.faults(rate=1.0, statuses=[502], when='after', methods=['POST'])
+    fleet = Fleet(quick_client(emu.base_url), FLEET, 'fleet-r')
+    dummy, dummy, after = fleet.ensure_restored(wait=True, timeout=30)
+    assert not fleet.errors and [server['status'] for server in after] == ['active'] * 3
+    assert len(restores(emu)) == 3  # each POST took effect, lost its answer, and was adopted, not sent again
+
+
+def test_a_fleet_restore_fails_the_server_that_does_not_come_back_after_the_others_are_done(emu):
+    seed_fleet(emu)
+    emu.update_server(12346, restore_ends_as='error')
+    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    dummy, dummy, after = fleet.ensure_restored(wait=True, timeout=30)
+    assert [server['status'] for server in after] == ['active', 'error', 'active']
+    assert list(fleet.errors) == [12346] and fleet.errors[12346].code == 'restore_failed'
+    assert str(fleet.failure()).startswith('1 of 3 servers failed: 12346: server 12346 ended the restore from snapshot')
+    assert len(restores(emu)) == 3
+
+
+def test_a_fleet_restore_waits_for_a_snapshot_still_in_progress_first(emu):
+    seed_fleet(emu, servers=FLEET[:2])
+    emu.add_snapshot(server_id=12347, name='fleet-r', status='in_progress')
+    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    snapshots, dummy, dummy = fleet.ensure_restored(wait=True, timeout=30)
+    assert not fleet.errors and [snap['status'] for snap in snapshots] == ['completed'] * 3
+    assert len(restores(emu)) == 3
