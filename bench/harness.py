@@ -75,9 +75,9 @@ def exit_on_sigterm(signum, _frame):
 class Emulator(object):
     """tests/emulator/emulator.py in a child process (started by the emulator's harness); .control is its control client."""
 
-    def __init__(self, servers, snapshot_seconds, directory, rate_limit=0):
+    def __init__(self, servers, snapshot_seconds, directory, rate_limit=0, restore_seconds=None):
         args = ['--port', '0', '--quiet', '--token', API_TOKEN, '--servers', str(servers), '--snapshot-seconds', str(snapshot_seconds),
-                '--rate-limit', str(rate_limit)]
+                '--restore-seconds', str(snapshot_seconds if restore_seconds is None else restore_seconds), '--rate-limit', str(rate_limit)]
         self._started = contextlib.ExitStack()
         self._emulator = self._started.enter_context(serve(args, directory))
         _LIVE_GROUPS.add(self._emulator.process)

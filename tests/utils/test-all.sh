@@ -31,7 +31,7 @@ export -f children_cpu
 # the CPU to the others. Every target runs on both versions; the fault matrices that test plain Python (retries,
 # faults, hostile answers, option checks) run as unit tests (tests/unit/plugins/modules/), on every version too.
 integration_groups=("reliability inventory_vpsorg hostile_api vpsorg_snapshot_info"
-  "fleet_snapshot rollback_handlers safe_upgrade vpsorg_snapshot")
+  "fleet_snapshot fleet_restore rollback_handlers safe_upgrade vpsorg_snapshot")
 # Every target with an aliases file is in exactly one group: a new target must be added to one.
 grouped=$(printf '%s\n' "${integration_groups[@]}" | tr ' ' '\n' | sort)
 targets=$(cd tests/integration/targets && find . -mindepth 2 -maxdepth 2 -name aliases | cut -d/ -f2 | sort)
