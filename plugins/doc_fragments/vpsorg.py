@@ -11,7 +11,8 @@ options:
     description:
       - The VPS.org API token, sent in the C(Authorization) header as a Bearer token.
       - If not set, the environment variable E(VPSORG_API_TOKEN) is used, then E(VPS_API_TOKEN).
-      - Required in the end. It is never printed, logged or returned.
+      - Required in the end. It is never printed, logged or returned. A C(~/.netrc) entry never replaces it:
+        C(.netrc) is not read.
     type: str
   api_url:
     description:
@@ -20,6 +21,8 @@ options:
         string, a fragment or C(.)/C(..) path segments are refused before any request.
       - If not set, the environment variable E(VPSORG_API_URL) is used, then E(VPS_API_URL).
       - Point it at the local emulator (C(tests/emulator/emulator.py)) to try playbooks offline.
+      - Proxies are taken from the environment (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)). With an C(http)
+        URL behind an C(http) proxy, that proxy sees every request, the token included; use C(https).
     type: str
     default: https://admin.vps.org/api/v1
   validate_certs:

@@ -48,6 +48,12 @@ PAGE_SIZE = 100
 MAX_PAGES = 10000
 # Passes over a list that other runs keep changing while it is read; each pass starts at the first page.
 LIST_PASSES = 5
+# One read of a list, all its pages: at most this many bytes and seconds, and at most the first page's count of
+# items plus LIST_MARGIN (or a tenth of the count, if more) for snapshots created while it is read. An API (or
+# whoever answers for it) that sends endless fresh next links fails the read instead of filling memory.
+MAX_LIST_BYTES = 64 * 1024 * 1024
+LIST_SECONDS = 900
+LIST_MARGIN = 200
 # The largest id the API can store (a signed 64-bit integer).
 MAX_ID = 2 ** 63 - 1
 # Never sleep longer than this for one Retry-After, whatever the server says.
@@ -302,6 +308,20 @@ def _link_problem(link, api_origin, base_path):
     return None
 
 
+class _BearerToken:
+    """requests auth that sends the token as a Bearer header, and nothing else."""
+
+    def __init__(self, token):
+        self._token = token
+
+    def __call__(self, request):
+        request.headers['Authorization'] = 'Bearer %s' % self._token
+        return request
+
+    def __repr__(self):
+        return '_BearerToken(%s)' % REDACTED
+
+
 class VpsorgClient:
     """A requests session bound to one API URL and token.
 
@@ -315,6 +335,8 @@ class VpsorgClient:
         self.timeout = timeout
         self.retries = retries
         self._sleep = sleep
+        # The deadline of one whole list read (all its pages, with their retries).
+        self.list_seconds = max(LIST_SECONDS, 10 * timeout)
         # The origin as urllib3, which sends the requests, reads it; every request and next link is held to it.
         self._lib_origin = _lib_origin(self.api_url)
         self._base_path = urlsplit(self.api_url).path.rstrip('/')
@@ -324,8 +346,11 @@ class VpsorgClient:
         # Passed with every request: a session-wide setting would lose to REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE.
         self.verify = validate_certs
         self.session = requests.Session()
+        # The token as the session's auth, not a plain header: requests reads ~/.netrc only for a session without
+        # auth, and a netrc entry would replace the Bearer header with a Basic login. Proxies still come from the
+        # environment (trust_env stays on).
+        self.session.auth = _BearerToken(api_token)
         self.session.headers.update({
-            'Authorization': 'Bearer %s' % api_token,
             'Accept': 'application/json',
             'Content-Type': 'application/json',
             'User-Agent': 'vpsorg.cloud/%s (Ansible collection)' % COLLECTION_VERSION,
@@ -368,8 +393,10 @@ class VpsorgClient:
 
     # Requests --------------------------------------------------------------------------------
 
-    def request(self, method, path, params=None, body=None, recheck=None):
+    def request(self, method, path, params=None, body=None, recheck=None, sizes=None):
         """Send one API request with retries and return the decoded JSON (None for an empty body).
+
+        sizes, a list, gets the size in bytes of the answer used.
 
         GET and DELETE are retried on 429, 5xx and connection errors. Other methods are retried
         only when the request certainly did not reach the API (429, connection refused); after a
@@ -425,6 +452,8 @@ class VpsorgClient:
                 if 300 <= response.status_code < 400:
                     raise self._redirect_error(response, method, shown_path, repeatable)
                 if response.status_code < 400:
+                    if sizes is not None:
+                        sizes.append(len(content))
                     return self._decode(response, method, shown_path)
                 problem = VpsorgApiError(
                     '%s %s failed: HTTP %s: %s'
@@ -483,8 +512,8 @@ class VpsorgClient:
                 % (method, shown_path, response.status_code, _first_line(self.redact(response.text))),
                 code='bad_response', status=response.status_code, method=method, path=shown_path)
 
-    def get(self, path, params=None):
-        return self.request('GET', path, params=params)
+    def get(self, path, params=None, sizes=None):
+        return self.request('GET', path, params=params, sizes=sizes)
 
     def post(self, path, body=None, recheck=None):
         return self.request('POST', path, body=body, recheck=recheck)
@@ -492,48 +521,72 @@ class VpsorgClient:
     def delete(self, path):
         return self.request('DELETE', path)
 
-    def list_all(self, path, params=None):
+    def list_all(self, path, params=None, in_order=None):
         """Every item of a DRF-paginated list, read again while other runs change it.
 
-        A `next` link is followed only by its path and query, on the configured API. When the list
-        changes while it is read (its count moves, a later page is gone, or the items read do not add up
-        to the count), it is read again from the first page, at most LIST_PASSES times. The result is the
-        last pass: a snapshot deleted during the read is never reported (a phantom would make `present`
-        skip a create), while one missed by a list that never settles is at worst created again and then
-        settled as a concurrent duplicate.
+        A `next` link is followed only by its path and query, on the configured API. A pass over the pages is
+        used only when the list did not change under it (its count stayed, no later page vanished, the ids add
+        up to the count) and, when in_order(items) is given, it is one page or in that order: in any other order
+        an item created meanwhile lands among the pages and can push one out of reach while the ids still add
+        up. Otherwise the list is read again from its first page, at most LIST_PASSES times, and then the read
+        fails rather than return a list that may miss an item.
         """
         query = dict(params or {})
         query.setdefault('page_size', PAGE_SIZE)
         for dummy in range(LIST_PASSES):
-            items, settled = self._read_pages(path, query)
-            if settled:
-                break
-        return list(dict((item['id'], item) for item in reversed(items)).values())[::-1]
+            items, settled, pages_read = self._read_pages(path, query)
+            if settled and (in_order is None or pages_read == 1 or in_order(items)):
+                return list(dict((item['id'], item) for item in reversed(items)).values())[::-1]
+        shown = _path_of(self.url(path))
+        raise VpsorgApiError('GET %s failed: the list changed under each of %d reads (or was not in order); try again later'
+                             % (shown, LIST_PASSES), code='bad_response', method='GET', path=shown)
 
     def _read_pages(self, path, query):
-        """One pass over the pages: (items, settled), settled false when the list changed during the pass."""
+        """One pass over the pages: (items, settled, pages read), settled false when the list changed during the pass."""
         items = []
         first_count = None
+        index = -1
         for index, page in enumerate(self.pages(path, query)):
             if page is None:
-                return items, False  # a page vanished because items were deleted meanwhile: read again
+                return items, False, index  # a page vanished because items were deleted meanwhile: read again
             if index == 0:
                 first_count = page['count']
             items.extend(page['results'])
             if page['count'] != first_count:
-                return items, False
-        return items, adds_up(items, first_count)
+                return items, False, index + 1
+        return items, adds_up(items, first_count), index + 1
+
+    def _list_bound_problem(self, items, count, size, seconds):
+        """Why a list read must stop (its items past the first page's count and a margin, its bytes or its seconds past the caps), or None."""
+        if count is not None and items > count + max(LIST_MARGIN, count // 10):
+            return 'its pages went on past its count: %d items read, where the first page counted %d' % (items, count)
+        if size > MAX_LIST_BYTES:
+            return 'its pages add up to more than %d MB' % (MAX_LIST_BYTES // (1024 * 1024))
+        if seconds > self.list_seconds:
+            return 'reading its pages took more than %d seconds' % self.list_seconds
+        return None
 
     def pages(self, path, query):
         """The pages of a list, one at a time, as dict(results, count, next), so a reader may stop early.
 
         A later page that is gone (404: items were deleted meanwhile) is yielded as None, and ends the pages.
+        A read that goes past the first page's count (plus a margin), MAX_LIST_BYTES or list_seconds fails
+        with bad_response.
         """
         shown_path = _path_of(self.url(path))
-        data = self.get(path, params=query)
+        started = time.monotonic()
+        sizes = []
+        data = self.get(path, params=query, sizes=sizes)
         seen = set()
-        for dummy in range(MAX_PAGES):
+        items = 0
+        count = None
+        for index in range(MAX_PAGES):
             page = check_page(data, ('GET', shown_path))
+            items += len(page['results'])
+            count = page['count'] if index == 0 else count
+            problem = self._list_bound_problem(items, count, sum(sizes), time.monotonic() - started)
+            if problem:
+                raise bad_response(('GET', shown_path), problem)
             yield page
             if not page['next']:
                 return
@@ -549,7 +602,7 @@ class VpsorgClient:
                 return
             seen.add(next_url)
             try:
-                data = self.get(next_url)
+                data = self.get(next_url, sizes=sizes)
             except VpsorgApiError as exc:
                 if exc.status != 404:
                     raise

@@ -28,6 +28,7 @@ WAIT_TIMEOUT = 'wait_timeout'
 SNAPSHOT_GONE = 'snapshot_gone'
 SNAPSHOT_FAILED = 'snapshot_failed'
 SERVERS_FAILED = 'servers_failed'
+RESTORE_FAILED = 'restore_failed'
 
 ERROR_CODES = {
     HTTP_ERROR: 'the API answered with an HTTP error; error.status says which',
@@ -48,6 +49,7 @@ ERROR_CODES = {
     SNAPSHOT_GONE: 'a snapshot disappeared while it was waited for',
     SNAPSHOT_FAILED: 'a snapshot ended in a status other than completed',
     SERVERS_FAILED: 'with server_ids, some servers failed: failed_servers says which and why',
+    RESTORE_FAILED: 'the server did not come back from the restore to the status it had before it (or active)',
 }
 
 

@@ -12,11 +12,12 @@ each server's failure as an error of its own. state=restored acts on one snapsho
 Private to vpsorg.cloud: may change without notice; other collections must not import it.
 """
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, VpsorgApiError
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, RESTORE_FAILED, VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
+    ACTIVE, COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
     SnapshotReader, in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot,
     server_missing, server_of, server_summary, settle_concurrent_duplicates)
 
@@ -101,13 +102,24 @@ class Fleet:
         return newest_first([snap for snap in self.by_server[server_id] if snap.get('name') in names])
 
     def names_beyond(self, prefix, keep):
-        """The names starting with prefix on the set's servers beyond the newest keep (name counts as one of them), newest first.
+        """The names of the form retention prunes (retention_form) on the set's servers beyond the newest keep, newest first.
 
-        Names go newest first by their newest snapshot, as the fleet playbook's retention always did.
+        name counts as one of the keep. Names go newest first by their newest snapshot, as the fleet playbook's
+        retention always did.
         """
-        mine = newest_first([snap for server_id in self._active() for snap in self.by_server[server_id]
-                             if (snap.get('name') or '').startswith(prefix)])
-        return [name for name in dict.fromkeys(snap.get('name') for snap in mine) if name != self.name][max(keep - 1, 0):]
+        form = retention_form(prefix, self.name)
+        return [name for name in self._names_with(prefix) if form.match(name)][max(keep - 1, 0):]
+
+    def unmanaged_names(self, prefix):
+        """The names on the set's servers that start with prefix but are not of the form retention prunes, newest first."""
+        form = retention_form(prefix, self.name)
+        return [name for name in self._names_with(prefix) if not form.match(name)]
+
+    def _names_with(self, prefix):
+        """The names other than name that start with prefix on the set's servers, newest first by their newest snapshot."""
+        snapshots = newest_first([snap for server_id in self._active() for snap in self.by_server[server_id]
+                                  if (snap.get('name') or '').startswith(prefix)])
+        return [name for name in dict.fromkeys(snap.get('name') for snap in snapshots) if name != self.name]
 
     def full_servers(self):
         """The servers whose quota is full and that lack the snapshot named name: a create there needs room first."""
@@ -134,16 +146,17 @@ class Fleet:
         return [name for name in names if name in set(snap.get('name') for snap in deleted)]
 
     def ensure_present_keeping(self, prefix, keep, description=None, wait=True, timeout=1800):
-        """ensure_present with retention (keep / keep_prefix); returns (snapshots, the names pruned, newest first).
+        """ensure_present with retention (keep / keep_prefix).
 
+        Returns (snapshots, the names pruned, the names kept as not of name's form), names newest first.
         The names beyond the newest keep go first from full servers that lack name (or their create would fail at
         the quota), then from each server once its snapshot name is completed: a failed one keeps its old names.
         """
-        beyond = self.names_beyond(prefix, keep)
+        beyond, unmanaged = self.names_beyond(prefix, keep), self.unmanaged_names(prefix)
         pruned = self.prune(beyond, self.full_servers(), wait, timeout)
         snapshots = self.ensure_present(description, wait, timeout)
         pruned += self.prune(beyond, self.servers_done(snapshots), wait, timeout)
-        return snapshots, [name for name in beyond if name in pruned]
+        return snapshots, [name for name in beyond if name in pruned], unmanaged
 
     def _run_each(self, function, items):
         """Call function(server_id, payload) for every item, a few at a time; failures are kept per server."""
@@ -272,11 +285,21 @@ class Fleet:
         return [dict(server_id=server_id, reason=str(self.errors[server_id])) for server_id in self.server_ids if server_id in self.errors]
 
 
-def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800, read_before=False):
+def retention_form(prefix, name):
+    """The names retention may prune: prefix, then a suffix of the form of name's (a digit for each digit, the rest as is).
+
+    So fleet-20261207 makes fleet-\\d{8} and pre-upgrade-20261207T101500Z makes pre-upgrade-\\d{8}T\\d{6}Z: a name that
+    people gave by hand, such as fleet-manual-before-migration, is never of the form.
+    """
+    suffix = name[len(prefix):]
+    return re.compile(re.escape(prefix) + ''.join('[0-9]' if char in '0123456789' else re.escape(char) for char in suffix) + r'\Z')
+
+
+def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800):
     """Restore one server from the one snapshot selected by snapshot_id, or by server_id and name.
 
-    Returns (snapshot, server before, server after). The server before is read only in check mode or
-    when read_before (diff mode asks for it); otherwise it is None.
+    Returns (snapshot, server before, server after). With wait, a server that leaves restoring in a status other
+    than the one it had before (or active) fails with restore_failed: only then is it known to be back.
     """
     fleet = Fleet.of_one(client, server_id, name, snapshot_id)
     targets = [snap for owner in fleet.server_ids for snap in fleet.selected(owner)]
@@ -296,11 +319,16 @@ def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=Fals
             raise in_progress_error([snapshot], 'restoring')
         if not check_mode:
             snapshot = SnapshotsTarget(client, [snapshot['id']], server_id=fleet.scope, listing=fleet.listing).wait(timeout)[snapshot['id']]
-    before = server_summary(get_server(client, owner)) if check_mode or read_before else None
+    server = get_server(client, owner)
+    before = server_summary(server)
     if check_mode:
         return snapshot, before, before
-    answer = restore_snapshot(client, snapshot)
+    answer = restore_snapshot(client, snapshot, server)
     after = server_summary(answer.get('server') or {})
     if wait:
         after = ServerRestoredTarget(client, owner).wait(timeout)
+        if after.get('status') not in (before.get('status'), ACTIVE):
+            raise VpsorgApiError('server %d ended the restore from snapshot %d %s, not %s as before it: it may not be back'
+                                 % (owner, snapshot['id'], after.get('status'), before.get('status')),
+                                 code=RESTORE_FAILED, results=dict(snapshot=snapshot, server=after, server_before=before))
     return snapshot, before, after

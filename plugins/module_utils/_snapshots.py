@@ -26,6 +26,7 @@ NAME_PATTERN = re.compile(r'[A-Za-z0-9_-]+\Z')
 IN_PROGRESS = 'in_progress'
 COMPLETED = 'completed'
 RESTORING = 'restoring'
+ACTIVE = 'active'
 STOPPED = 'stopped'
 GONE = 'gone'
 
@@ -83,12 +84,12 @@ def describe(snapshots):
 
 
 def list_snapshots(client, server_id=None):
-    """All snapshots of the account, or of one server (filtered by the API and again here)."""
-    listed = client.list_all('snapshots/', {'server_id': server_id} if server_id else None)
+    """All snapshots of the account (by SnapshotReader's rule), or of one server (filtered by the API and again here)."""
+    if not server_id:
+        return SnapshotReader(client).read()
+    listed = client.list_all('snapshots/', {'server_id': server_id}, in_order=is_newest_first)
     snapshots = [check_snapshot(snap, ('GET', shown_path(client, 'snapshots/'))) for snap in listed]
-    if server_id:
-        snapshots = [snap for snap in snapshots if server_of(snap) == server_id]
-    return snapshots
+    return [snap for snap in snapshots if server_of(snap) == server_id]
 
 
 class SnapshotReader:
@@ -131,7 +132,8 @@ class SnapshotReader:
         A pass over the account-wide list that the list changed under (its count moved, a page vanished, or
         the ids do not add up) is not used: the servers' own lists are read instead, one page each, which no
         other run's changes to other servers can shift. What retention deletes comes from this read, so it
-        must hold every snapshot of the servers. Without servers (the whole account), the list is read again.
+        must hold every snapshot of the servers. Without servers (the whole account), the same holds for the
+        account's servers, as the servers list names them.
         """
         server_ids = self.server_ids if server_ids is None else list(dict.fromkeys(server_ids))
         self.whole = True
@@ -167,7 +169,7 @@ class SnapshotReader:
         finally:
             pages.close()
         if server_ids is None:
-            return list_snapshots(self.client)
+            return self._read_each([server['id'] for server in list_servers(self.client)])
         return self._read_each(server_ids)
 
     def created_since(self, created):
@@ -385,14 +387,14 @@ def delete_snapshot(client, snapshot_id):
             raise
 
 
-def restore_snapshot(client, snapshot):
+def restore_snapshot(client, snapshot, before):
     """POST the restore; after a failure that may have applied it, a server already restoring counts as done.
 
-    A server that is already restoring (say, a run interrupted after its restore was sent) gets no second
-    restore: that, and a 400 from the restore endpoint, fail with code server_busy naming the server's status.
+    before is the snapshot's server as read just before. A server that is already restoring (say, a run
+    interrupted after its restore was sent) gets no second restore: that, and a 400 from the restore endpoint,
+    fail with code server_busy naming the server's status.
     """
     server_id = server_of(snapshot)
-    before = get_server(client, server_id)
     refuse_busy_server(before)
 
     def adopt_if_restoring():

@@ -77,14 +77,19 @@ options:
   keep:
     description:
       - With O(state=present) and O(keep_prefix), retention in the same run and on the same read of the snapshots.
-      - Of the snapshot names that start with O(keep_prefix) on the task's servers, the newest O(keep) are
+      - Only names of the form this retention makes count and are pruned: O(keep_prefix), then a suffix of the
+        same form as the suffix of O(name) after it, where every digit stands for any digit and every other
+        character for itself. With O(name=fleet-20261207) and O(keep_prefix=fleet-), V(fleet-20261101) is of
+        that form, and V(fleet-manual-before-migration) is not.
+      - Of the snapshot names of that form on the task's servers, the newest O(keep) are
         kept (names ordered by their newest snapshot; O(name) always counts as one of them). Every snapshot of
         the older names is deleted from each server once its snapshot O(name) is completed, so a server whose
         new snapshot failed or timed out keeps its old ones (with O(wait=false), only servers whose snapshot
         was already completed are pruned).
       - A server whose 5-snapshot quota is full and that lacks O(name) is pruned first instead, of the same
         names, so that it still gets the new snapshot.
-      - Snapshots whose names do not start with O(keep_prefix), and servers not in the task, are never touched.
+      - Snapshots whose names are not of that form, and servers not in the task, are never touched; names that
+        start with O(keep_prefix) but are not of that form are listed in RV(unmanaged_names) and in one warning.
       - At least 1. RV(pruned_names) lists the names deleted.
     type: int
   keep_prefix:
@@ -236,6 +241,16 @@ pruned_names:
   type: list
   elements: str
   sample: ["fleet-20250112"]
+unmanaged_names:
+  description:
+    - With O(keep), the snapshot names on the task's servers that start with O(keep_prefix) but are not of the
+      form of O(name) that retention prunes (say, made by hand), newest first. They are kept, and named in one
+      warning.
+  returned: with O(keep)
+  type: list
+  elements: str
+  sample: ["fleet-manual-before-migration"]
+  version_added: 1.1.0
 failed_servers:
   description: With O(server_ids), the servers that failed and why. The task fails when this is not empty.
   returned: with O(server_ids)
@@ -243,10 +258,19 @@ failed_servers:
   elements: dict
   sample: [{"server_id": 12399, "reason": "server 12399 does not exist in this account"}]
 server:
-  description: For V(restored), the restored server; its C(status) is C(restoring) without O(wait).
+  description:
+    - For V(restored), the restored server; its C(status) is C(restoring) without O(wait).
+    - With O(wait), the restore succeeded only if this status is the one in RV(server_before) or V(active);
+      otherwise the task fails with RV(error.code) V(restore_failed).
   returned: O(state=restored)
   type: dict
   sample: {"id": 12345, "name": "web-server-01", "status": "active"}
+server_before:
+  description: For V(restored), the server as it was just before the restore was sent.
+  returned: O(state=restored)
+  type: dict
+  sample: {"id": 12345, "name": "web-server-01", "status": "active"}
+  version_added: 1.1.0
 error:
   description:
     - On failure, why, in a form a playbook can branch on. Every failure has the same keys.
@@ -263,6 +287,8 @@ error:
         - V(not_found), V(ambiguous), V(snapshot_limit) (see RV(error.limit)), V(in_progress) and V(server_busy) are
           about the snapshot or server selected.
         - V(wait_timeout), V(snapshot_gone) and V(snapshot_failed) end a wait.
+        - V(restore_failed) means the server did not come back from the restore to the status it had before it (or
+          to C(active)); RV(server) and RV(server_before) show both.
         - V(servers_failed) means that some of O(server_ids) failed; RV(failed_servers) says which and why.
       type: str
       sample: http_error
@@ -357,11 +383,11 @@ def main():
         client = client_for(params)
         if state == 'restored':
             snapshot, before, after = restore(client, params['server_id'], params['name'], params['snapshot_id'],
-                                              module.check_mode, wait, timeout, read_before=module._diff)
+                                              module.check_mode, wait, timeout)
             if module.check_mode:
                 # What the restore would do: the server restoring, or back from it after the wait.
                 after = dict(before, status=before['status'] if wait else RESTORING)
-            result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after)
+            result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after, server_before=before)
             diff, failed = dict(before=before or {}, after=after), []
         else:
             if params['server_ids'] is not None:
@@ -372,7 +398,7 @@ def main():
             pruned = None
             if state == 'present':
                 if params['keep'] is not None:
-                    snapshots, pruned = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
+                    snapshots, pruned, unmanaged = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
                 else:
                     snapshots = fleet.ensure_present(params['description'], wait, timeout)
                 before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
@@ -384,7 +410,10 @@ def main():
             else:
                 result, diff, failed = one_server_result(fleet, snapshots, before, after, state)
             if pruned is not None:
-                result['pruned_names'] = pruned
+                result.update(pruned_names=pruned, unmanaged_names=unmanaged)
+                if unmanaged:
+                    module.warn("keep_prefix '%s': kept %s, not of the form of name '%s' that retention prunes"
+                                % (params['keep_prefix'], ', '.join(unmanaged), params['name']))
         if module._diff:
             result['diff'] = diff
         if failed:

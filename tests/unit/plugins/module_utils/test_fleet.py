@@ -99,11 +99,30 @@ def test_in_progress_without_wait_is_refused_alike_for_delete_and_restore(emu):
     assert all(entry['method'] == 'GET' for entry in emu.requests())
 
 
-def test_restore_in_diff_mode_reads_the_server_before(emu):
+def test_restore_reads_the_server_before(emu):
     snap = emu.add_snapshot(server_id=12347, name='base')
-    restored, before, after = restore(client_for(emu), snapshot_id=snap['id'], wait=False, read_before=True)
+    restored, before, after = restore(client_for(emu), snapshot_id=snap['id'], wait=False)
     assert restored['id'] == snap['id']
     assert before['status'] == 'active' and after['status'] == 'restoring'
+
+
+@pytest.mark.parametrize('before, ends_as, fails', [('active', 'active', False), ('stopped', 'stopped', False),
+                                                     ('stopped', 'active', False), ('active', 'stopped', True),
+                                                     ('active', 'error', True)])
+def test_a_restore_succeeds_only_when_the_server_is_back_as_it_was_or_active(emu, before, ends_as, fails):
+    snap = emu.add_snapshot(server_id=12346, name='base')
+    emu.update_server(12346, status=before)
+    emu.update_server(12346, restore_ends_as=ends_as)
+    if not fails:
+        dummy, server_before, after = restore(client_for(emu), snapshot_id=snap['id'], wait=True, timeout=10)
+        assert (server_before['status'], after['status']) == (before, ends_as)
+        return
+    with pytest.raises(VpsorgApiError) as failure:
+        restore(client_for(emu), snapshot_id=snap['id'], wait=True, timeout=10)
+    assert failure.value.code == 'restore_failed'
+    assert str(failure.value) == ('server 12346 ended the restore from snapshot %d %s, not %s as before it: it may not be back'
+                                  % (snap['id'], ends_as, before))
+    assert failure.value.results['server']['status'] == ends_as and failure.value.results['server_before']['status'] == before
 
 
 def test_an_empty_fleet_sends_no_request(emu):

@@ -15,6 +15,7 @@ import pytest
 from requests.models import PreparedRequest
 from urllib3.util import parse_url
 
+from ansible_collections.vpsorg.cloud.plugins.module_utils import _client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
@@ -219,7 +220,7 @@ def test_malformed_answers_fail_with_one_line(hostile, routes, call):
         elif call == 'servers':
             list_servers(client)
         else:
-            restore_snapshot(client, snap(801))
+            restore_read_first(client, snap(801))
     assert failure.value.code == 'bad_response'
     assert_one_clean_line(str(failure.value))
 
@@ -300,12 +301,17 @@ def test_an_empty_fleet_sends_no_request(hostile):
     assert hostile.log() == []
 
 
+def restore_read_first(client, snapshot):
+    """The restore as restore() sends it: the server read just before, then the POST."""
+    return restore_snapshot(client, snapshot, get_server(client, 12345))
+
+
 # 7. A restore is never sent to a server that is restoring already ----------------------------------------
 
 def test_a_restore_of_a_restoring_server_is_refused_without_a_post(hostile):
     hostile.script([dict(method='GET', path='/api/v1/servers/12345/', json=dict(id=12345, name='web-01', status='restoring'))])
     with pytest.raises(VpsorgApiError) as failure:
-        restore_snapshot(client_for(hostile), snap(801))
+        restore_read_first(client_for(hostile), snap(801))
     assert failure.value.code == 'server_busy'
     assert 'its status is restoring' in str(failure.value)
     assert [entry['method'] for entry in hostile.log()] == ['GET']
@@ -318,7 +324,7 @@ def test_a_restore_the_api_refuses_is_reported_as_busy_with_the_state(hostile):
              json=dict(detail='Server is not in a valid state for restoration.')),
     ])
     with pytest.raises(VpsorgApiError) as failure:
-        restore_snapshot(client_for(hostile), snap(801))
+        restore_read_first(client_for(hostile), snap(801))
     assert failure.value.code == 'server_busy'
     assert 'its status is stopping' in str(failure.value)
     assert 'not in a valid state' in str(failure.value)
@@ -348,7 +354,7 @@ def test_a_restore_whose_answer_was_lost_is_not_sent_again_once_the_server_stopp
              sequence=[dict(id=12345, name='web-01', status='active'), dict(id=12345, name='web-01', status='stopped')]),
         dict(method='POST', path='/api/v1/snapshots/801/restore/', status=502, body='<html><title>502 Bad Gateway</title></html>'),
     ])
-    answer = restore_snapshot(client_for(hostile, retries=3), snap(801))
+    answer = restore_read_first(client_for(hostile, retries=3), snap(801))
     assert answer['server']['status'] == 'stopped'
     assert [entry['method'] for entry in hostile.log()] == ['GET', 'POST', 'GET']
 
@@ -377,3 +383,96 @@ def test_no_part_of_an_echoed_token_survives_the_cut_to_one_line(hostile, body):
 def test_an_ipv6_api_url_is_accepted():
     """urllib3 keeps an IPv6 host in brackets and urlsplit drops them: that is not a disagreement."""
     assert build_client('http://[::1]:8080/api/v1', TOKEN).api_url == 'http://[::1]:8080/api/v1'
+
+
+# Issue 24: a hostile controller environment, and list reads without end -------------------------------------
+
+def test_a_netrc_entry_never_replaces_the_bearer_token(emu, tmp_path, monkeypatch):
+    """requests reads ~/.netrc (or $NETRC) for a session without auth: its login went as Basic auth instead of the token."""
+    netrc = tmp_path / 'netrc'
+    netrc.write_text('machine 127.0.0.1 login intruder password hunter2\ndefault login intruder password hunter2\n')
+    netrc.chmod(0o600)
+    monkeypatch.setenv('NETRC', str(netrc))
+    # The emulator answers 401 to anything but its Bearer token.
+    assert [server['id'] for server in list_servers(build_client(emu.base_url, TOKEN, True, 5, 0))] == [12345, 12346, 12347]
+
+
+def test_a_proxy_from_the_environment_is_still_used(hostile, monkeypatch):
+    for name in ('HTTP_PROXY', 'http_proxy'):
+        monkeypatch.setenv(name, hostile.elsewhere_origin)
+    for name in ('NO_PROXY', 'no_proxy'):
+        monkeypatch.delenv(name, raising=False)
+    assert list_servers(client_for(hostile)) == []  # the "elsewhere" port, as the proxy, answers an empty list
+    [entry] = hostile.log()
+    # A proxy is sent the whole URL, and (over http) the token: docs/reliability.md says so.
+    assert entry['port'] == 'elsewhere' and entry['path'].startswith(hostile.base_url + '/servers/') and entry['authorization']
+
+
+def endless_pages(count, pages, **fields):
+    """A snapshot list whose every page links a fresh next page, up to pages (then the last answer repeats)."""
+    return [dict(count=count, next='{api}/api/v1/snapshots/?page=%d' % (index + 2),
+                 results=[snap(1000 + index, **fields)]) for index in range(pages)]
+
+
+def test_a_list_whose_pages_go_on_past_its_count_stops(hostile):
+    hostile.script([dict(method='GET', path='/api/v1/snapshots/', sequence=endless_pages(2, 400))])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_snapshots(client_for(hostile), 12345)
+    assert failure.value.code == 'bad_response'
+    assert str(failure.value) == ('GET /api/v1/snapshots/ failed: its pages went on past its count: 203 items read, '
+                                  'where the first page counted 2')
+    assert len(hostile.log()) == 203
+
+
+def test_a_list_larger_than_its_byte_cap_stops(hostile, monkeypatch):
+    monkeypatch.setattr(_client, 'MAX_LIST_BYTES', 20000)
+    hostile.script([dict(method='GET', path='/api/v1/snapshots/', sequence=endless_pages(400, 400, description='x' * 5000))])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_snapshots(client_for(hostile), 12345)
+    assert failure.value.code == 'bad_response' and str(failure.value).endswith('its pages add up to more than 0 MB')
+    assert len(hostile.log()) == 4
+
+
+def test_a_list_read_past_its_deadline_stops(hostile):
+    hostile.script([dict(method='GET', path='/api/v1/snapshots/', sequence=endless_pages(400, 400))])
+    client = client_for(hostile)
+    client.list_seconds = 0.3
+    with pytest.raises(VpsorgApiError) as failure:
+        list_snapshots(client, 12345)
+    assert failure.value.code == 'bad_response' and str(failure.value).endswith('reading its pages took more than 0 seconds')
+    assert 1 < len(hostile.log()) < 400
+
+
+def test_a_list_that_changes_under_every_read_fails_instead_of_returning_a_pass(hostile):
+    servers = [dict(id=12345 + index, name='web-%d' % index, status='active') for index in range(3)]
+    hostile.script([
+        dict(method='GET', path='/api/v1/servers/', query='page=2', json=dict(count=4, next=None, results=servers[2:])),
+        dict(method='GET', path='/api/v1/servers/', json=dict(count=3, next='{api}/api/v1/servers/?page=2', results=servers[:2])),
+    ])
+    with pytest.raises(VpsorgApiError) as failure:
+        list_servers(client_for(hostile))
+    assert failure.value.code == 'bad_response'
+    assert str(failure.value) == ('GET /api/v1/servers/ failed: the list changed under each of 5 reads (or was not in order); '
+                                  'try again later')
+    assert len(hostile.log()) == 10
+
+
+def test_the_whole_account_list_over_pages_not_newest_first_is_read_server_by_server(hostile):
+    """list_all (the info module without filters) trusted any settled pass; a list in another order is read per server."""
+    oldest_first = [snap(900 + index, server_id=12345 + index % 2, name='s%d' % index,
+                         created_at='2025-01-%02dT00:00:00Z' % (index + 1)) for index in range(5)]
+    hostile.script([
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12345',
+             json=dict(count=3, next=None, results=[item for item in oldest_first if item['server']['id'] == 12345])),
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12346',
+             json=dict(count=2, next=None, results=[item for item in oldest_first if item['server']['id'] == 12346])),
+        dict(method='GET', path='/api/v1/snapshots/', pages=oldest_first, page_size=2),
+        dict(method='GET', path='/api/v1/servers/', json=dict(count=2, next=None, results=[
+            dict(id=12345, name='web-01', status='active'), dict(id=12346, name='web-02', status='active')])),
+    ])
+    listed = list_snapshots(client_for(hostile))
+    assert sorted(item['id'] for item in listed) == list(range(900, 905))
+    paths = [entry['path'] for entry in hostile.log()]
+    # The pass over the account-wide list (3 pages), then the servers list and each server's own list (read in parallel).
+    assert len(paths) == 6 and paths[3] == '/api/v1/servers/?page_size=100'
+    assert sorted(paths[4:]) == ['/api/v1/snapshots/?server_id=12345&page_size=100', '/api/v1/snapshots/?server_id=12346&page_size=100']

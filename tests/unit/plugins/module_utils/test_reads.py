@@ -157,8 +157,8 @@ def test_a_slice_whose_account_list_changes_under_every_pass_reads_its_servers_o
     client, other_slice = client_for(emu), client_for(emu)
     plain_get = client.get
 
-    def get_while_another_slice_prunes(path, params=None):
-        answer = plain_get(path, params)
+    def get_while_another_slice_prunes(path, params=None, **options):
+        answer = plain_get(path, params, **options)
         if 'server_id' not in (params or {}):
             other_slice.delete('snapshots/%d/' % others.pop())
         return answer
@@ -189,8 +189,8 @@ def test_a_slice_of_an_api_listing_oldest_first_never_trusts_a_pass_over_its_pag
     client, other_run = client_for(emu), client_for(emu)
     plain_get = client.get
 
-    def get_while_another_run_writes(path, params=None):
-        answer = plain_get(path, params)
+    def get_while_another_run_writes(path, params=None, **options):
+        answer = plain_get(path, params, **options)
         if 'server_id' not in (params or {}) and others:
             other_run.delete('snapshots/%d/' % others.pop(0))
             other_run.post('snapshots/', dict(server_id=FIRST + 1, name='other-run'))
@@ -203,3 +203,16 @@ def test_a_slice_of_an_api_listing_oldest_first_never_trusts_a_pass_over_its_pag
     assert reader.per_server and reader.mark is None
     assert sorted((snap['server']['id'], snap['name']) for snap in listing) == sorted(
         (server_id, 'fleet-%d' % day) for server_id in own for day in range(1, 5))
+
+
+def test_retention_prunes_only_names_of_the_form_it_makes_and_reports_the_others(emu):
+    names = ['fleet-20261101', 'fleet-manual-before-migration', 'fleet-20261102', 'fleet-2026110', 'fleet-20261103x']
+    for index, name in enumerate(names):
+        emu.add_snapshot(server_id=FIRST, name=name, status='completed', created_at='2026-11-0%dT00:00:00Z' % (index + 1))
+    fleet = Fleet(client_for(emu), [FIRST], 'fleet-20261207')
+    snapshots, pruned, unmanaged = fleet.ensure_present_keeping('fleet-', 1, wait=True, timeout=30)
+    assert [snap['name'] for snap in snapshots] == ['fleet-20261207']
+    assert pruned == ['fleet-20261102', 'fleet-20261101']
+    assert unmanaged == ['fleet-20261103x', 'fleet-2026110', 'fleet-manual-before-migration']
+    assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(['fleet-20261207', 'fleet-manual-before-migration',
+                                                                        'fleet-2026110', 'fleet-20261103x'])
