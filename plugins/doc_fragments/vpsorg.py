@@ -11,8 +11,8 @@ options:
     description:
       - The VPS.org API token, sent in the C(Authorization) header as a Bearer token.
       - If not set, the environment variable E(VPSORG_API_TOKEN) is used, then E(VPS_API_TOKEN).
-      - Required in the end. It is never printed, logged or returned. A C(~/.netrc) entry never replaces it:
-        C(.netrc) is not read.
+      - Required in the end. It is never printed, logged or returned. A C(~/.netrc) entry never replaces it,
+        since C(.netrc) is not read.
     type: str
   api_url:
     description:

@@ -96,9 +96,16 @@ options:
       - Which field of a server names its host in the inventory.
       - V(name) is the server's name in VPS.org, V(hostname) its fully qualified host name,
         V(ip_address) its IP address and V(id) its numeric ID.
-      - A server without that field, or whose value already names another server's host, is named
-        after its V(name) and ID instead, with a warning, so that no server is ever left out or
-        merged into another.
+      - No server gets a host name that Ansible treats specially or that is already taken - C(localhost) in any
+        case, a loopback or unspecified address in any spelling (C(127.0.0.1), C(::1), C(0.0.0.0)), C(all),
+        C(ungrouped), a group that the inventory has or that O(groups) or O(keyed_groups) make, a host of an
+        earlier inventory source or of another server, or a name Ansible reads as a host pattern (anything
+        but ASCII letters, digits, C(_), C(.) and C(-), so C(web[1:3]), C(~re), C(!x), C(&x), C(a:b), C(*) or
+        a Unicode look-alike). Names are compared after NFKC normalisation and case folding.
+      - Such a server, and a server without that field, is named C(<name>-<id>) instead (its V(name)
+        reduced to those characters), else C(server-<id>), with one warning that names its ID, so that
+        no server is ever left out or merged into another. Of servers with the same name, the one with
+        the lowest ID keeps it.
     type: str
     choices: [name, hostname, ip_address, id]
     default: name
@@ -156,6 +163,7 @@ import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleParserError, AnsibleUndefinedVariable
+from ansible.inventory.data import InventoryData
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
@@ -163,6 +171,7 @@ from ansible.template import trust_as_template
 from ansible_collections.vpsorg.cloud.plugins.module_utils._client import HAS_REQUESTS, build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
 from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import list_servers
+from ansible_collections.vpsorg.cloud.plugins.plugin_utils._host_names import HostNamer
 
 GROUP = 'vpsorg'
 # Host variable -> field of the server record the plugin keeps (see _server_record).
@@ -281,17 +290,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # The filters are not documented for the API: check them here too, in case it ignores them.
         return [record for record in records if all(record.get(name) == value for name, value in filters.items())]
 
-    def _host_name(self, server, taken):
-        field = self.get_option('hostname')
-        value = server.get(field)
-        name = to_native(value) if value not in (None, '') else None
-        if name is not None and name not in taken:
-            return name
-        fallback = '%s-%s' % (server.get('name') or 'server', server.get('id'))
-        why = 'has no %s' % field if name is None else "has the same %s as another server ('%s')" % (field, name)
-        self.display.warning('%s inventory: server %s %s; naming its host %s' % (self.NAME, server.get('id'), why, fallback))
-        return fallback
-
     def _inert(self, value):
         """Remote text as a string that is trusted as a template yet renders to exactly that text.
 
@@ -308,17 +306,38 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, servers):
         self.inventory.add_group(GROUP)
+        host_vars = [self._host_vars(server) for server in servers]
+        # Groups first, so that no host takes the name of a group that keyed_groups or groups make for a later host.
+        namer = HostNamer(tuple(self.inventory.groups) + self._groups_made(host_vars), tuple(self.inventory.hosts))
+        for (server, host, warning), variables in zip(namer.name_all(servers, self.get_option('hostname')), host_vars):
+            if warning:
+                self.display.warning('%s inventory: %s' % (self.NAME, warning))
+            self._add_server_host(host, variables)
+
+    def _host_vars(self, server):
+        host_vars = dict((var, self._inert(server.get(field))) for var, field in HOST_VARS)
+        if server.get('ip_address'):
+            host_vars['ansible_host'] = self._inert(server['ip_address'])
+        return host_vars
+
+    def _add_server_host(self, host, host_vars):
         strict = self.get_option('strict')
-        taken = set()
-        for server in servers:
-            host = self._host_name(server, taken)
-            taken.add(host)
-            self.inventory.add_host(host, group=GROUP)
-            host_vars = dict((var, self._inert(server.get(field))) for var, field in HOST_VARS)
-            if server.get('ip_address'):
-                host_vars['ansible_host'] = self._inert(server['ip_address'])
-            for var, value in host_vars.items():
-                self.inventory.set_variable(host, var, value)
-            self._set_composite_vars(self.get_option('compose'), host_vars, host, strict=strict)
-            self._add_host_to_composed_groups(self.get_option('groups'), host_vars, host, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), host_vars, host, strict=strict)
+        self.inventory.add_host(host, group=GROUP)
+        for var, value in host_vars.items():
+            self.inventory.set_variable(host, var, value)
+        self._set_composite_vars(self.get_option('compose'), host_vars, host, strict=strict)
+        self._add_host_to_composed_groups(self.get_option('groups'), host_vars, host, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option('keyed_groups'), host_vars, host, strict=strict)
+
+    def _groups_made(self, host_vars):
+        """The groups that compose, groups and keyed_groups make of these hosts, built in a scratch inventory."""
+        inventory = self.inventory
+        self.inventory = InventoryData()
+        try:
+            self.inventory.add_group(GROUP)
+            for variables in host_vars:
+                # Named after the server, so that a strict expression that fails says which server it failed on.
+                self._add_server_host('server %s' % variables['vpsorg_server_id'], variables)
+            return tuple(self.inventory.groups)
+        finally:
+            self.inventory = inventory

@@ -77,7 +77,7 @@ options:
   keep:
     description:
       - With O(state=present) and O(keep_prefix), retention in the same run and on the same read of the snapshots.
-      - Only names of the form this retention makes count and are pruned: O(keep_prefix), then a suffix of the
+      - Only names of the form this retention makes count and are pruned, that is O(keep_prefix), then a suffix of the
         same form as the suffix of O(name) after it, where every digit stands for any digit and every other
         character for itself. With O(name=fleet-20261207) and O(keep_prefix=fleet-), V(fleet-20261101) is of
         that form, and V(fleet-manual-before-migration) is not.
@@ -395,7 +395,7 @@ def main():
             else:
                 selector = params['snapshot_id'] if state == 'absent' else None
                 fleet = Fleet.of_one(client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
-            pruned = None
+            pruned = unmanaged = None
             if state == 'present':
                 if params['keep'] is not None:
                     snapshots, pruned, unmanaged = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)

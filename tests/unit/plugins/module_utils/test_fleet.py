@@ -106,9 +106,11 @@ def test_restore_reads_the_server_before(emu):
     assert before['status'] == 'active' and after['status'] == 'restoring'
 
 
-@pytest.mark.parametrize('before, ends_as, fails', [('active', 'active', False), ('stopped', 'stopped', False),
-                                                     ('stopped', 'active', False), ('active', 'stopped', True),
-                                                     ('active', 'error', True)])
+RESTORE_OUTCOMES = [('active', 'active', False), ('stopped', 'stopped', False), ('stopped', 'active', False),
+                    ('active', 'stopped', True), ('active', 'error', True)]
+
+
+@pytest.mark.parametrize('before, ends_as, fails', RESTORE_OUTCOMES)
 def test_a_restore_succeeds_only_when_the_server_is_back_as_it_was_or_active(emu, before, ends_as, fails):
     snap = emu.add_snapshot(server_id=12346, name='base')
     emu.update_server(12346, status=before)

@@ -214,5 +214,5 @@ def test_retention_prunes_only_names_of_the_form_it_makes_and_reports_the_others
     assert [snap['name'] for snap in snapshots] == ['fleet-20261207']
     assert pruned == ['fleet-20261102', 'fleet-20261101']
     assert unmanaged == ['fleet-20261103x', 'fleet-2026110', 'fleet-manual-before-migration']
-    assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(['fleet-20261207', 'fleet-manual-before-migration',
-                                                                        'fleet-2026110', 'fleet-20261103x'])
+    left = ['fleet-20261207', 'fleet-manual-before-migration', 'fleet-2026110', 'fleet-20261103x']
+    assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(left)
