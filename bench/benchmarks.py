@@ -21,16 +21,16 @@ from .report import Section, megabytes, ratio, requests_by_endpoint, seconds
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks')
 # Collection playbook names must start with its prefix (fleet-), so one name serves every alternative.
 SNAPSHOT_NAME = 'fleet-bench'
-BENCHMARKS = ('fleet', 'rerun', 'overhead', 'scaling', 'ratelimit', 'slices', 'role')
+BENCHMARKS = ('fleet', 'rerun', 'overhead', 'scaling', 'ratelimit', 'slices', 'restore', 'role')
 
 # Sizes of a full run and of the --quick smoke run.
 PROFILES = {
     'full': dict(snapshot_seconds=10, fleet_hosts=50, overhead_tasks=30, overhead_repeats=3, scaling_hosts=(10, 50, 200, 500),
                  ratelimit_hosts=200, rate_limit=20, timeout=300, account_servers=2000, account_snapshots_per_server=3,
-                 slice_fleet_hosts=50, sliced_fleet_hosts=200, slices=4, role_hosts=50),
+                 slice_fleet_hosts=50, sliced_fleet_hosts=200, slices=4, restore_hosts=50, restore_seconds=10, role_hosts=50),
     'quick': dict(snapshot_seconds=2, fleet_hosts=5, overhead_tasks=5, overhead_repeats=1, scaling_hosts=(5, 20),
                   ratelimit_hosts=20, rate_limit=5, timeout=120, account_servers=200, account_snapshots_per_server=3,
-                  slice_fleet_hosts=10, sliced_fleet_hosts=20, slices=4, role_hosts=10),
+                  slice_fleet_hosts=10, sliced_fleet_hosts=20, slices=4, restore_hosts=5, restore_seconds=2, role_hosts=10),
 }
 
 # Targets to compare against: reported as pass/miss, never asserted.
@@ -42,6 +42,10 @@ TARGET_OVERHEAD_RATIO = 1.15
 # Issue 18: a fleet that is a slice of a large account.
 TARGET_SLICE_WALL = 1.25
 TARGET_SLICE_REQUESTS_PER_HOST = 3.0
+# Issue 27: a fleet restored in one task.
+TARGET_RESTORE_WALL = 1.25
+TARGET_RESTORE_REQUESTS_PER_HOST = 2.0
+RESTORE_ENDPOINT = 'POST /api/v1/snapshots/{id}/restore/'
 # Issue 28: the safe_upgrade role against the essentials written by hand.
 TARGET_ROLE_OWN_COST = 1.5
 TARGET_ROLE_WAIT = 1.5
@@ -92,11 +96,12 @@ class Bench(object):
         self.snapshot_seconds = profile['snapshot_seconds']
         self.has_fleet_playbook = workspace.collection_has(os.path.join('playbooks', 'fleet_snapshot.yml'))
         self.playbooks = {name: os.path.join(PLAYBOOKS, name + '.yml')
-                          for name in ('floor', 'server_ids', 'two_phase', 'per_host_wait', 'uri', 'role', 'role_essentials')}
+                          for name in ('floor', 'server_ids', 'two_phase', 'per_host_wait', 'uri', 'restore_server_ids', 'restore_per_host',
+                                       'role', 'role_essentials')}
 
-    def emulator(self, label, servers, rate_limit=0, snapshot_seconds=None):
+    def emulator(self, label, servers, rate_limit=0, restore_seconds=None, snapshot_seconds=None):
         period = self.snapshot_seconds if snapshot_seconds is None else snapshot_seconds
-        return Emulator(servers, period, os.path.join(self.workspace.path, 'emulator-%s' % label), rate_limit)
+        return Emulator(servers, period, os.path.join(self.workspace.path, 'emulator-%s' % label), rate_limit, restore_seconds)
 
     def server_ids_alternatives(self):
         """(label, playbook, extra vars) of the fleet snapshot with server_ids: the collection playbook (when staged) and the bare task."""
@@ -367,6 +372,48 @@ class Bench(object):
                              % (-(-account * per_server // 100), TARGET_SLICE_REQUESTS_PER_HOST, TARGET_SLICE_WALL))
         return section
 
+    # 7. Fleet restore (issue 27) ----------------------------------------------------------------
+
+    def restore(self):
+        hosts, period = self.profile['restore_hosts'], self.profile['restore_seconds']
+        section = Section('restore', '7. Fleet restore, N = %d hosts, R = %g s' % (hosts, period),
+                          'Each alternative restores every host of the same inventory from its own completed snapshot named `%s` '
+                          '(seeded on a fresh emulator state each time) and waits until every server is back. ratio = wall / (R + '
+                          'floor). restores counts the restore POSTs the emulator answered: one per server, never two.' % SNAPSHOT_NAME,
+                          ['alternative', 'wall s', 'ratio', 'CPU s', 'API requests', 'requests/host', 'restores', 'check'])
+        inventory = self.workspace.inventory(hosts)
+        alternatives = [('server_ids, one task', self.playbooks['restore_server_ids'], dict(bench_snapshot_name=SNAPSHOT_NAME)),
+                        ('per host, one task each (forks %d)' % FORKS, self.playbooks['restore_per_host'], dict(bench_snapshot_name=SNAPSHOT_NAME))]
+        if self.workspace.collection_has(os.path.join('playbooks', 'fleet_restore.yml')):
+            alternatives.insert(0, ('fleet_restore playbook', 'vpsorg.cloud.fleet_restore',
+                                    dict(fleet_restore_name=SNAPSHOT_NAME, fleet_restore_confirm=True)))
+        endpoints = []
+        with self.emulator('restore', hosts, restore_seconds=period) as emulator:
+            emulator.reset(hosts)
+            floor = self.floor(hosts, inventory, emulator)
+            section.add_row('floor (one debug task, best of %d)' % FLOOR_REPEATS, seconds(floor.wall), '-', seconds(floor.cpu),
+                            floor.requests, '-', '-', floor.outcome())
+            for label, playbook, extra_vars in alternatives:
+                emulator.reset(hosts)
+                for index in range(hosts):
+                    emulator.add_completed_snapshot(FIRST_SERVER_ID + index, SNAPSHOT_NAME)
+                base = emulator.counters()['total']
+                run = self.workspace.run('restore %s' % label, playbook, inventory, emulator, extra_vars)
+                restores = run.counters.get('by_endpoint', {}).get(RESTORE_ENDPOINT, 0)
+                check = run.outcome() if not run.succeeded else ('ok' if restores == hosts else '%d restores for %d servers' % (restores, hosts))
+                requests = run.requests - base
+                wall_ratio, per_host = run.wall / (period + floor.wall), requests / hosts
+                section.add_row(label, seconds(run.wall), ratio(wall_ratio), seconds(run.cpu), requests, ratio(per_host), restores, check)
+                endpoints.append((label, requests_by_endpoint(run.counters)))
+                if label != alternatives[-1][0]:
+                    section.add_target('N=%d %s: wall' % (hosts, label), '%s x (R + floor)' % ratio(wall_ratio),
+                                       '%.2f x' % TARGET_RESTORE_WALL, wall_ratio <= TARGET_RESTORE_WALL and check == 'ok')
+                    section.add_target('N=%d %s: requests/host' % (hosts, label), ratio(per_host),
+                                       '%.1f' % TARGET_RESTORE_REQUESTS_PER_HOST, per_host <= TARGET_RESTORE_REQUESTS_PER_HOST)
+        section.notes.extend('Requests of "%s": %s.' % pair
+                             for pair in endpoints)
+        return section
+
     def seed_account(self, emulator, servers, per_server):
         """Reset to servers servers, each with per_server completed snapshots named nightly-1 ... (older than any new one)."""
         emulator.reset(servers)
@@ -376,11 +423,11 @@ class Bench(object):
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda body: emulator.control.add_snapshot(**body), bodies))
 
-    # 7. The safe_upgrade role (issue 28) ---------------------------------------------------------
+    # 8. The safe_upgrade role (issue 28) ---------------------------------------------------------
 
     def role(self):
         hosts, period = self.profile['role_hosts'], self.snapshot_seconds
-        section = Section('role', '7. The safe_upgrade role, N = %d hosts, forks %d, a change that does nothing' % (hosts, FORKS),
+        section = Section('role', '8. The safe_upgrade role, N = %d hosts, forks %d, a change that does nothing' % (hosts, FORKS),
                           'The role as shipped (`bench/playbooks/role.yml`) beside the essentials written by hand (`sync`, one '
                           '`vpsorg_snapshot` task per host with `wait: true`, the change: `bench/playbooks/role_essentials.yml`) and '
                           'the fleet snapshot playbook, each on a fresh emulator state, with snapshots that take 0 s (the role\'s own '

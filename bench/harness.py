@@ -8,6 +8,7 @@ Every process started here is killed on any exit, so no emulator or ansible-play
 """
 
 import collections
+import contextlib
 import dataclasses
 import json
 import os
@@ -21,7 +22,7 @@ import tempfile
 import threading
 import time
 
-from ansible_collections.vpsorg.cloud.tests.emulator.harness import EmulatorProcess
+from ansible_collections.vpsorg.cloud.tests.emulator.harness import serve
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STAGE_SCRIPT = os.path.join(REPO, 'tests', 'utils', 'stage.sh')
@@ -72,18 +73,20 @@ def exit_on_sigterm(signum, _frame):
 
 
 class Emulator(object):
-    """tests/emulator/emulator.py in a child process (through the emulator's harness); .control is its control client."""
+    """tests/emulator/emulator.py in a child process (started by the emulator's harness); .control is its control client."""
 
-    def __init__(self, servers, snapshot_seconds, directory, rate_limit=0):
+    def __init__(self, servers, snapshot_seconds, directory, rate_limit=0, restore_seconds=None):
         args = ['--port', '0', '--quiet', '--token', API_TOKEN, '--servers', str(servers), '--snapshot-seconds', str(snapshot_seconds),
-                '--rate-limit', str(rate_limit)]
-        self._emulator = EmulatorProcess(args, directory)
+                '--restore-seconds', str(snapshot_seconds if restore_seconds is None else restore_seconds), '--rate-limit', str(rate_limit)]
+        self._started = contextlib.ExitStack()
+        self._emulator = self._started.enter_context(serve(args, directory))
         _LIVE_GROUPS.add(self._emulator.process)
         self.url = self._emulator.url
         self.control = self._emulator.control
 
     def stop(self):
         _kill_group(self._emulator.process)
+        self._started.close()
 
     def __enter__(self):
         return self

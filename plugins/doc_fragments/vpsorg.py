@@ -27,8 +27,8 @@ options:
     default: https://admin.vps.org/api/v1
   validate_certs:
     description:
-      - Whether to verify the API's TLS certificate.
-      - Only set this to V(false) for a test API with a self-signed certificate.
+      - Whether the module verifies the TLS certificate of the API.
+      - Set this to V(false) only for a test API with a self-signed certificate.
     type: bool
     default: true
   api_timeout:

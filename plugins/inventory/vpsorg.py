@@ -168,9 +168,9 @@ from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import HAS_REQUESTS, build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import HAS_REQUESTS, build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import list_servers
+from ansible_collections.vpsorg.cloud.plugins.module_utils._api import list_servers
 from ansible_collections.vpsorg.cloud.plugins.plugin_utils._host_names import HostNamer
 
 GROUP = 'vpsorg'

@@ -9,7 +9,7 @@ What playbook authors may rely on is the `error` return value, documented in doc
 """
 
 # Playbooks branch on these values: never change one, only add. docs/errors.md and the modules' RETURN
-# list the same codes (tests/unit/plugins/module_utils/test_errors.py checks that they agree).
+# list the same codes (tests/unit/plugins/module_utils/test__errors.py checks that they agree).
 HTTP_ERROR = 'http_error'
 CONNECTION_ERROR = 'connection_error'
 TIMEOUT = 'timeout'

@@ -2,58 +2,55 @@
 # Copyright: vpsorg.cloud contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The decisions of vpsorg_snapshot's states, on top of the snapshot operations (_snapshots.py).
+"""The decisions of vpsorg_snapshot's states, on top of a snapshot source (_source.py) and the writes (_writes.py).
 
-state=present and state=absent run one flow for one server (server_id) and for many (server_ids):
-a single server is a fleet of one. Read once, decide per server, send only the needed writes (a few
-at a time), settle concurrent duplicates, wait for the whole set with one list per poll, and keep
-each server's failure as an error of its own. state=restored acts on one snapshot of one server.
+state=present and state=absent run one flow over a set of servers: one server is a set of one, read through
+ServerSnapshots instead of SnapshotSource, and nothing else differs. Read once, decide per server, send only the
+needed writes (a few at a time), settle concurrent duplicates, wait for the whole set with one list per poll, and
+keep each server's failure as an error of its own. state=restored over a set (ensure_restored) restores each server
+from its own snapshot of one name, after a preflight of the whole set; one snapshot by id is _restore.py.
 
 Private to vpsorg.cloud: may change without notice; other collections must not import it.
+Imports _errors.py, _answers.py, _api.py, _each.py, _source.py, _wait.py and _writes.py.
 """
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import AMBIGUOUS, NOT_FOUND, RESTORE_FAILED, VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    ACTIVE, COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, ServerRestoredTarget, SnapshotsTarget, create_snapshot, delete_snapshot, get_server,
-    SnapshotReader, in_progress_error, list_servers, list_snapshots, newest_first, planned_snapshot, quota_error, restore_snapshot,
-    server_missing, server_of, server_summary, settle_concurrent_duplicates)
-
-# Writes in flight at once for a fleet: enough to hide latency, few enough not to trip rate limits.
-FLEET_WORKERS = 8
+from ansible_collections.vpsorg.cloud.plugins.module_utils._answers import server_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils._api import (
+    COMPLETED, GONE, IN_PROGRESS, RESTORING, SNAPSHOT_LIMIT, describe, in_progress_error, newest_first, not_back, planned_snapshot,
+    quota_error, read_servers, server_summary)
+from ansible_collections.vpsorg.cloud.plugins.module_utils._each import each
+from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
+    AMBIGUOUS, NOT_FOUND, SERVERS_FAILED, SNAPSHOT_FAILED, VpsorgApiError)
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import ServerSnapshots, SnapshotSource
+from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import ServersRestoredTarget, SnapshotsTarget
+from ansible_collections.vpsorg.cloud.plugins.module_utils._writes import (
+    busy_server_error, create_snapshot, delete_snapshot, restore_snapshot, settle_concurrent_duplicates)
 
 
 class Fleet:
     """One snapshot name (or, for one server, one snapshot id) on a set of servers, in one module run.
 
-    Many servers (server_ids) read through a SnapshotReader: the account-wide list when it costs no more
-    than one request per server, else each server's own list; then the servers list tells unknown servers
-    (or, after per-server reads, GET servers/{id}/ of the servers that listed no snapshot). While waiting,
-    per-server runs read only the newest pages of the account-wide list when the data shows it is newest
-    first. One server (server_id) reads only its own list, and learns that it does not exist from the
-    create's 404 (or, in check mode, from GET servers/{id}/). Without server_id, snapshot_id selects
-    a snapshot anywhere in the account, and its server is the fleet.
+    Every read goes through the set's snapshot source (reader): SnapshotSource for server_ids, ServerSnapshots for
+    one server (of_one). The source says which servers are unknown, builds each wait's polls and the read that
+    settles concurrent duplicates; the fleet only decides. Without server_id, snapshot_id selects a snapshot
+    anywhere in the account, and its server is the set.
     """
 
-    def __init__(self, client, server_ids, name=None, snapshot_id=None, check_mode=False, many=True, workers=FLEET_WORKERS):
+    def __init__(self, client, server_ids, name=None, snapshot_id=None, check_mode=False, source=None):
         self.client = client
-        self.check_mode, self.many, self.workers = check_mode, many, workers
+        self.check_mode = check_mode
         # What selects the snapshots on each server: a name, or (one server) a snapshot id.
         self.name, self.snapshot_id = name, snapshot_id
         self.errors = {}
         self.changed = False
         self.created = set()
-        server_ids = list(dict.fromkeys(sid for sid in server_ids if sid is not None))
-        # The scope of every list this run reads: the one server, or the whole account.
-        self.scope = server_ids[0] if not many and server_ids else None
-        self.reader = SnapshotReader(client, server_ids, workers) if many and server_ids else None
-        # An empty server_ids has nothing to read: it sends no request.
-        if self.reader:
-            self.listing = self.reader.read()
-        else:
-            self.listing = list_snapshots(client, self.scope) if server_ids or snapshot_id is not None else []
+        # The snapshot source: every read of this run goes through it.
+        self.reader = source or SnapshotSource(client, [sid for sid in server_ids if sid is not None])
+        server_ids = list(self.reader.server_ids)
+        # An empty set has nothing to read: it sends no request.
+        self.listing = self.reader.read() if server_ids or snapshot_id is not None else []
         if not server_ids and snapshot_id is not None:
             server_ids = [server_of(snap) for snap in self.listing if snap.get('id') == snapshot_id][:1]
         self.server_ids = server_ids
@@ -61,35 +58,12 @@ class Fleet:
         for snap in self.listing:
             if server_of(snap) in self.by_server:
                 self.by_server[server_of(snap)].append(snap)
-        if many and server_ids:
-            self._fail_unknown_servers()
+        self.errors.update(self.reader.unknown_servers())
 
     @classmethod
     def of_one(cls, client, server_id, name=None, snapshot_id=None, check_mode=False):
-        return cls(client, [server_id], name, snapshot_id, check_mode, many=False)
-
-    def _fail_unknown_servers(self):
-        # A server the API listed snapshots of exists: only the others need a check.
-        unlisted = [(server_id, None) for server_id in self.server_ids if server_id not in self.reader.servers_seen]
-        if not unlisted:
-            return
-        if self.reader.per_server:
-            # Only the fleet's servers that listed no snapshot, one GET each, instead of the account's whole servers list.
-            for server_id, dummy in self._run_each(lambda server_id, dummy: get_server(self.client, server_id), unlisted):
-                self.reader.servers_seen.add(server_id)
-            for server_id in list(self.errors):
-                if self.errors[server_id].status == 404:
-                    self.errors[server_id] = server_missing(server_id)
-            return
-        try:
-            known_servers = set(server.get('id') for server in list_servers(self.client))
-        except VpsorgApiError as exc:
-            if exc.status != 404:
-                raise
-            return  # an API without the servers list: a create's 404 will tell instead
-        for server_id in self.server_ids:
-            if server_id not in known_servers:
-                self.errors[server_id] = server_missing(server_id)
+        """One server (or, without it, the server of snapshot_id): its own list, read whole."""
+        return cls(client, [server_id], name, snapshot_id, check_mode, source=ServerSnapshots(client, server_id))
 
     def _active(self):
         return [server_id for server_id in self.server_ids if server_id not in self.errors]
@@ -160,20 +134,8 @@ class Fleet:
 
     def _run_each(self, function, items):
         """Call function(server_id, payload) for every item, a few at a time; failures are kept per server."""
-        def guarded(item):
-            server_id, payload = item
-            try:
-                return server_id, function(server_id, payload), None
-            except VpsorgApiError as exc:
-                return server_id, None, exc
-
-        if len(items) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.workers, len(items))) as pool:
-                outcomes = list(pool.map(guarded, items))
-        else:
-            outcomes = [guarded(item) for item in items]
         results = []
-        for server_id, result, error in outcomes:
+        for (server_id, payload), result, error in each(lambda item: function(*item), items):
             if error:
                 self.errors[server_id] = error
             else:
@@ -187,29 +149,14 @@ class Fleet:
         """
         if not snapshot_ids:
             return {}
-        read = None
-        if self.reader:
-            if listing is not None and not set(snapshot_ids) <= set(snap.get('id') for snap in listing):
-                listing = None  # a partial read that does not hold every snapshot waited for is no first poll
-
-            def read(pending):
-                return self._read_for(pending, snapshot_ids, until)
-        target = SnapshotsTarget(self.client, snapshot_ids, until, server_id=self.scope, listing=listing, read=read)
+        target = SnapshotsTarget(self.client, snapshot_ids, until, listing=self.reader.first_poll(listing, snapshot_ids),
+                                 read=lambda pending: self.reader.poll(pending, until))
         target.wait(timeout, strict=False)
         for server_id in dict.fromkeys(snapshot_ids.values()):
             problem = target.error([snap_id for snap_id, owner in snapshot_ids.items() if owner == server_id])
             if problem:
                 self.errors[server_id] = problem
         return target.current
-
-    def _read_for(self, pending, snapshot_ids, until):
-        """A poll's listing: only the newest pages while waiting for snapshots to complete, the servers' lists otherwise."""
-        servers = list(dict.fromkeys(snapshot_ids[snap_id] for snap_id in pending))
-        if until == GONE:
-            return self.reader.read(servers)
-        stamps = [snap.get('created_at') for snap in self.listing if snap.get('id') in set(pending)]
-        since = min(stamps) if stamps and all(stamps) else None
-        return self.reader.read_newest(pending, servers, since)
 
     def ensure_present(self, description=None, wait=True, timeout=1800):
         """The snapshot named name on every server: found, or created (never twice); returns them in server order."""
@@ -225,9 +172,8 @@ class Fleet:
                 to_create.append((server_id, [snap.get('id') for snap in self.by_server[server_id]]))
         made_elsewhere = set()
         if self.check_mode:
-            if not self.many:
-                # A read, so check mode can tell an unknown server that it would otherwise learn from the create.
-                self._run_each(lambda server_id, dummy: get_server(self.client, server_id), to_create)
+            # A read, so check mode can tell an unknown server that it would otherwise learn from the create.
+            self._run_each(lambda server_id, dummy: self.reader.vouch(server_id), to_create)
             planned = [(server_id, planned_snapshot(server_id, self.name, description)) for server_id, dummy in to_create
                        if server_id not in self.errors]
         else:
@@ -236,13 +182,7 @@ class Fleet:
                 self.client, server_id, self.name, description, known_ids, made_elsewhere), to_create)
             if planned:
                 # One list settles races with other runs creating the same names, and is the wait's first poll.
-                if self.reader:
-                    # Every snapshot created since the first read is on the newest pages, when they are newest first.
-                    created_ids = [snap.get('id') for dummy, snap in planned]
-                    since = self.reader.created_since([snap for dummy, snap in planned])
-                    self.listing = self.reader.read_newest(created_ids, self._active(), since, through_since=True)
-                else:
-                    self.listing = list_snapshots(self.client, self.scope)
+                self.listing = self.reader.read_created([snap for dummy, snap in planned], self._active())
                 planned = self._run_each(lambda server_id, snap: settle_concurrent_duplicates(
                     self.client, snap, known[server_id], self.listing, timeout), planned)
         result.update(planned)
@@ -277,8 +217,79 @@ class Fleet:
         self.changed = self.changed or bool(deleted)
         return [snap for server_id, snap in deleted if server_id not in self.errors]
 
+    def ensure_restored(self, wait=True, timeout=1800):
+        """Restore every server from its own one snapshot named name; returns (snapshots, servers before, servers after).
+
+        Preflight first: a server without exactly one such snapshot, completed (one in progress is waited for with wait),
+        or that is restoring already, fails the whole set before any restore (restore_preflight_error). Then the
+        restores go out a few at a time, and one wait polls the whole set; a server that does not come back as it was
+        (or active) gets its own restore_failed error.
+        """
+        chosen = self._restore_sources(wait, timeout)
+        # Read also when another server failed already: the preflight names every problem at once.
+        servers = read_servers(self.client, list(chosen)) if chosen else {}
+        for server_id, server in servers.items():
+            if server.get('status') == RESTORING:
+                self.errors[server_id] = busy_server_error(server)
+        if self.errors:
+            raise self.restore_preflight_error(chosen)
+        before = dict((server_id, server_summary(servers[server_id])) for server_id in chosen)
+        self.changed = bool(chosen)
+        if self.check_mode:
+            return self._ordered(chosen), self._ordered(before), self._ordered(before)
+        answers = dict(self._run_each(lambda server_id, snap: restore_snapshot(self.client, snap, servers[server_id]), list(chosen.items())))
+        after = dict((server_id, server_summary(answer.get('server') or {})) for server_id, answer in answers.items())
+        if wait and answers:
+            target = ServersRestoredTarget(self.client, list(answers))
+            after.update(target.wait(timeout, strict=False))
+            for server_id in answers:
+                late = server_id in target.restoring()
+                problem = target.error(server_id) if late else not_back(chosen[server_id], before[server_id], after[server_id])
+                if problem:
+                    self.errors[server_id] = problem
+        return self._ordered(chosen), self._ordered(before), self._ordered(after)
+
+    def _restore_sources(self, wait, timeout):
+        """{server id: the one snapshot named name to restore it from}; each server without one gets its error."""
+        chosen = {}
+        for server_id in self._active():
+            found = self.selected(server_id)
+            if not found:
+                self.errors[server_id] = VpsorgApiError("server %d has no snapshot named '%s'" % (server_id, self.name), code=NOT_FOUND)
+            elif len(found) > 1:
+                self.errors[server_id] = VpsorgApiError("server %d has %d snapshots named '%s': %s"
+                                                        % (server_id, len(found), self.name, describe(found)), code=AMBIGUOUS)
+            elif found[0].get('status') == IN_PROGRESS and not wait:
+                self.errors[server_id] = in_progress_error(found, 'restoring')
+            elif found[0].get('status') not in (IN_PROGRESS, COMPLETED):
+                self.errors[server_id] = VpsorgApiError('snapshot %s (id %s) is %s, not completed: it cannot be restored'
+                                                        % (self.name, found[0].get('id'), found[0].get('status')), code=SNAPSHOT_FAILED)
+            else:
+                chosen[server_id] = found[0]
+        in_progress = dict((snap.get('id'), server_id) for server_id, snap in chosen.items() if snap.get('status') == IN_PROGRESS)
+        if in_progress and not self.errors and not self.check_mode:
+            current = self._wait(in_progress, timeout, COMPLETED, self.listing)
+            chosen = dict((server_id, current.get(snap.get('id'), snap)) for server_id, snap in chosen.items() if server_id not in self.errors)
+        return chosen
+
+    def restore_preflight_error(self, chosen):
+        """The task's failure when a server of the set cannot be restored: no restore was sent to any of them."""
+        failed = self.failures()
+        reasons = '; '.join('%s: %s' % (failure['server_id'], failure['reason']) for failure in failed)
+        return VpsorgApiError("no restore was sent: %d of %d servers cannot be restored from '%s': %s"
+                              % (len(failed), len(self.server_ids), self.name, reasons), code=SERVERS_FAILED,
+                              results=dict(changed=False, snapshots=self._ordered(chosen), servers=[], failed_servers=failed))
+
     def _ordered(self, by_server):
         return [by_server[server_id] for server_id in self.server_ids if server_id in by_server]
+
+    def failure(self):
+        """servers_failed when some servers of the set failed, naming each with its one line; else None."""
+        failed = self.failures()
+        if not failed:
+            return None
+        reasons = '; '.join('%s: %s' % (failure['server_id'], failure['reason']) for failure in failed)
+        return VpsorgApiError('%d of %d servers failed: %s' % (len(failed), len(self.server_ids), reasons), code=SERVERS_FAILED)
 
     def failures(self):
         """failed_servers: each failed server and the one line that says why."""
@@ -293,42 +304,3 @@ def retention_form(prefix, name):
     """
     suffix = name[len(prefix):]
     return re.compile(re.escape(prefix) + ''.join('[0-9]' if char in '0123456789' else re.escape(char) for char in suffix) + r'\Z')
-
-
-def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800):
-    """Restore one server from the one snapshot selected by snapshot_id, or by server_id and name.
-
-    Returns (snapshot, server before, server after). With wait, a server that leaves restoring in a status other
-    than the one it had before (or active) fails with restore_failed: only then is it known to be back.
-    """
-    fleet = Fleet.of_one(client, server_id, name, snapshot_id)
-    targets = [snap for owner in fleet.server_ids for snap in fleet.selected(owner)]
-    if not targets:
-        if snapshot_id is not None:
-            where = 'on server %d' % server_id if server_id else 'in this account'
-            raise VpsorgApiError('snapshot %d does not exist %s' % (snapshot_id, where), code=NOT_FOUND)
-        raise VpsorgApiError("server %d has no snapshot named '%s'" % (server_id, name), code=NOT_FOUND)
-    if len(targets) > 1:
-        raise VpsorgApiError("server %d has %d snapshots named '%s' (ids %s): choose one with snapshot_id"
-                             % (server_id, len(targets), name, ', '.join(str(snap['id']) for snap in targets)),
-                             code=AMBIGUOUS, results=dict(snapshots=targets))
-    snapshot = targets[0]
-    owner = server_of(snapshot)
-    if snapshot.get('status') == IN_PROGRESS:
-        if not wait:
-            raise in_progress_error([snapshot], 'restoring')
-        if not check_mode:
-            snapshot = SnapshotsTarget(client, [snapshot['id']], server_id=fleet.scope, listing=fleet.listing).wait(timeout)[snapshot['id']]
-    server = get_server(client, owner)
-    before = server_summary(server)
-    if check_mode:
-        return snapshot, before, before
-    answer = restore_snapshot(client, snapshot, server)
-    after = server_summary(answer.get('server') or {})
-    if wait:
-        after = ServerRestoredTarget(client, owner).wait(timeout)
-        if after.get('status') not in (before.get('status'), ACTIVE):
-            raise VpsorgApiError('server %d ended the restore from snapshot %d %s, not %s as before it: it may not be back'
-                                 % (owner, snapshot['id'], after.get('status'), before.get('status')),
-                                 code=RESTORE_FAILED, results=dict(snapshot=snapshot, server=after, server_before=before))
-    return snapshot, before, after

@@ -40,7 +40,8 @@ options:
       - V(absent) deletes the snapshot selected by O(snapshot_id), or every snapshot named O(name) on
         O(server_id) (or on each of O(server_ids)).
       - V(restored) restores the server from the one snapshot selected by O(snapshot_id) or by
-        O(server_id) and O(name). B(This overwrites all data on the server and cannot be undone).
+        O(server_id) and O(name); with O(server_ids) and O(name), each listed server from its own
+        snapshot of that name. B(This overwrites all data on the server and cannot be undone).
         It is always reported as changed.
     type: str
     choices: [present, absent, restored]
@@ -53,11 +54,17 @@ options:
     type: int
   server_ids:
     description:
-      - IDs of many servers on which the same O(name) is ensured present or absent, in one module run.
+      - IDs of many servers on which the same O(name) is ensured present or absent, or from whose own
+        snapshot named O(name) each is restored (O(state=restored)), in one module run.
       - The account's snapshots are listed once, only the needed writes are sent (a few at a time,
         honouring C(Retry-After)), and the whole set is waited for with one list per poll.
       - Servers that fail are listed in RV(failed_servers) and the task fails; the others are done.
-      - Mutually exclusive with O(server_id) and O(snapshot_id). Not for O(state=restored).
+      - With O(state=restored), a preflight comes first, and any problem fails the task before ANY
+        restore is sent. Every server must hold exactly one snapshot named O(name), completed (or
+        in progress, and then it is waited for with O(wait)), and none may be restoring already.
+        Then the restores go out, and the servers are waited for with one read of the servers per poll;
+        a server that does not come back to the status it had before (or C(active)) is in RV(failed_servers).
+      - Mutually exclusive with O(server_id) and O(snapshot_id).
     type: list
     elements: int
   name:
@@ -171,6 +178,15 @@ EXAMPLES = r"""
         wait_timeout: 3600
       delegate_to: localhost
 
+- name: Roll the whole web tier back to last night's fleet snapshot, in one task
+  vpsorg.cloud.vpsorg_snapshot:
+    state: restored
+    server_ids: "{{ groups['web'] | map('extract', hostvars, 'vpsorg_server_id') | list }}"
+    name: fleet-20250115
+    wait_timeout: 3600
+  run_once: true
+  delegate_to: localhost
+
 - name: Delete the snapshot once the patch is known good
   vpsorg.cloud.vpsorg_snapshot:
     state: absent
@@ -227,7 +243,8 @@ snapshot:
       sample: Before the monthly patch run
 snapshots:
   description:
-    - With O(server_ids), the snapshot of each server that succeeded (V(present)) or each deleted snapshot (V(absent)).
+    - With O(server_ids), the snapshot of each server that succeeded (V(present)), each deleted snapshot (V(absent)),
+      or the snapshot each server was (in check mode, would be) restored from (V(restored)).
     - With O(state=absent) and O(server_id), every deleted snapshot.
   returned: with O(server_ids), or O(state=absent)
   type: list
@@ -262,14 +279,23 @@ server:
     - For V(restored), the restored server; its C(status) is C(restoring) without O(wait).
     - With O(wait), the restore succeeded only if this status is the one in RV(server_before) or V(active);
       otherwise the task fails with RV(error.code) V(restore_failed).
-  returned: O(state=restored)
+  returned: O(state=restored) with O(server_id) or O(snapshot_id)
   type: dict
   sample: {"id": 12345, "name": "web-server-01", "status": "active"}
 server_before:
   description: For V(restored), the server as it was just before the restore was sent.
-  returned: O(state=restored)
+  returned: O(state=restored) with O(server_id) or O(snapshot_id)
   type: dict
   sample: {"id": 12345, "name": "web-server-01", "status": "active"}
+  version_added: 1.1.0
+servers:
+  description:
+    - For V(restored) with O(server_ids), each server a restore was sent to, after it (with O(wait), as the wait
+      last read it; in check mode, as it is now). Empty when the preflight failed, which sends no restore.
+  returned: O(state=restored) with O(server_ids)
+  type: list
+  elements: dict
+  sample: [{"id": 12345, "name": "web-server-01", "status": "active"}]
   version_added: 1.1.0
 error:
   description:
@@ -311,18 +337,33 @@ error:
       sample: 5
 """
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.vpsorg.cloud.plugins.module_utils._answers import server_of
+from ansible_collections.vpsorg.cloud.plugins.module_utils._api import RESTORING
+from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
+from ansible_collections.vpsorg.cloud.plugins.module_utils._restore import restore
+from ansible_collections.vpsorg.cloud.plugins.module_utils._module import VpsorgModule
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import client_for, vpsorg_argument_spec
-from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import SERVERS_FAILED, VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet, restore
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import RESTORING, check_options, server_of
+OPTIONS = dict(
+    state=dict(type='str', default='present', choices=['present', 'absent', 'restored']),
+    server_id=dict(type='int'),
+    server_ids=dict(type='list', elements='int'),
+    name=dict(type='str'),
+    snapshot_id=dict(type='int'),
+    description=dict(type='str'),
+    keep=dict(type='int'),
+    keep_prefix=dict(type='str', no_log=False),
+    wait=dict(type='bool', default=True),
+    wait_timeout=dict(type='int', default=1800),
+)
+RULES = dict(
+    mutually_exclusive=[('server_ids', 'server_id'), ('server_ids', 'snapshot_id')],
+    required_if=[('state', 'present', ('server_id', 'server_ids'), True), ('state', 'present', ('name',))],
+    required_by={'server_ids': 'name', 'keep': 'keep_prefix', 'keep_prefix': 'keep'},
+)
 
 
-def selection_problems(params):
-    """The rules on combined options that argument_spec cannot declare."""
-    if params['state'] == 'restored' and params['server_ids'] is not None:
-        return ['state=restored restores one server: use snapshot_id or server_id with name, not server_ids']
+def option_problems(params):
+    """The rules on combined options that argument_spec cannot declare (the shared ones are _module.common_problems)."""
     if params['keep'] is not None and params['state'] != 'present':
         return ['keep prunes before a create: it needs state=present']
     if params['keep'] is not None and params['keep'] < 1:
@@ -337,91 +378,78 @@ def selection_problems(params):
     return []
 
 
-def fleet_result(fleet, snapshots, before, after):
-    """server_ids: every server's snapshot, and the servers that failed (which fail the task)."""
-    result = dict(changed=fleet.changed, snapshots=snapshots, failed_servers=fleet.failures())
-    diff = dict(before=dict(snapshots=before), after=dict(snapshots=after))
-    return result, diff, result['failed_servers']
+def fleet_of(module):
+    """The servers of the task: server_ids, or a set of one (server_id, or the server of snapshot_id)."""
+    params = module.params
+    if params['server_ids'] is not None:
+        return Fleet(module.client, params['server_ids'], params['name'], check_mode=module.check_mode)
+    selector = params['snapshot_id'] if params['state'] == 'absent' else None
+    return Fleet.of_one(module.client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
 
 
-def one_server_result(fleet, snapshots, before, after, state):
-    """server_id or snapshot_id: the fleet of one's snapshot; its failure is the task's."""
+def outcome(module, fleet, snapshots, before, after, extra):
+    """server_ids: every server's snapshot and the servers that failed; one server: its snapshot, its failure the task's."""
+    if module.params['server_ids'] is not None:
+        result = dict(changed=fleet.changed, snapshots=snapshots, failed_servers=fleet.failures(), **extra)
+        return result, dict(before=dict(snapshots=before), after=dict(snapshots=after)), fleet.failure()
     for error in fleet.errors.values():
         raise error
-    first = dict(snapshot=snapshots[0] if snapshots else {})
-    if state == 'absent':
-        first['snapshots'] = snapshots
-    diff = dict(before=before[0] if before else {}, after=after[0] if after else {})
-    return dict(changed=fleet.changed, **first), diff, []
+    result = dict(changed=fleet.changed, snapshot=snapshots[0] if snapshots else {}, **extra)
+    if module.params['state'] == 'absent':
+        result['snapshots'] = snapshots
+    return result, dict(before=before[0] if before else {}, after=after[0] if after else {}), None
+
+
+def present(module):
+    params, fleet = module.params, fleet_of(module)
+    wait, timeout, extra = params['wait'], params['wait_timeout'], {}
+    if params['keep'] is None:
+        snapshots = fleet.ensure_present(params['description'], wait, timeout)
+    else:
+        snapshots, pruned, unmanaged = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
+        extra = dict(pruned_names=pruned, unmanaged_names=unmanaged)
+    answer = outcome(module, fleet, snapshots, [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots, extra)
+    if extra.get('unmanaged_names'):
+        module.warn("keep_prefix '%s': kept %s, not of the form of name '%s' that retention prunes"
+                    % (params['keep_prefix'], ', '.join(extra['unmanaged_names']), params['name']))
+    return answer
+
+
+def absent(module):
+    fleet = fleet_of(module)
+    snapshots = fleet.ensure_absent(module.params['wait'], module.params['wait_timeout'])
+    return outcome(module, fleet, snapshots, snapshots, [], {})
+
+
+def restored(module):
+    params = module.params
+    if params['server_ids'] is not None:
+        return restored_fleet(module)
+    snapshot, before, after = restore(module.client, params['server_id'], params['name'], params['snapshot_id'],
+                                      module.check_mode, params['wait'], params['wait_timeout'])
+    if module.check_mode:
+        # What the restore would do: the server restoring, or back from it after the wait.
+        after = dict(before, status=before['status'] if params['wait'] else RESTORING)
+    result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after, server_before=before)
+    return result, dict(before=before or {}, after=after), None
+
+
+def restored_fleet(module):
+    """Each server of server_ids from its own snapshot named name: a preflight failure is raised, sending nothing."""
+    fleet = fleet_of(module)
+    snapshots, before, after = fleet.ensure_restored(module.params['wait'], module.params['wait_timeout'])
+    if module.check_mode and not module.params['wait']:
+        after = [dict(server, status=RESTORING) for server in before]
+    result = dict(changed=fleet.changed, snapshots=snapshots, servers=before if module.check_mode else after, failed_servers=fleet.failures())
+    return result, dict(before=dict(servers=before), after=dict(servers=after)), fleet.failure()
+
+
+STATES = dict(present=present, absent=absent, restored=restored)
 
 
 def main():
-    argument_spec = vpsorg_argument_spec()
-    argument_spec.update(
-        state=dict(type='str', default='present', choices=['present', 'absent', 'restored']),
-        server_id=dict(type='int'),
-        server_ids=dict(type='list', elements='int'),
-        name=dict(type='str'),
-        snapshot_id=dict(type='int'),
-        description=dict(type='str'),
-        keep=dict(type='int'),
-        keep_prefix=dict(type='str', no_log=False),
-        wait=dict(type='bool', default=True),
-        wait_timeout=dict(type='int', default=1800),
-    )
-    module = AnsibleModule(
-        argument_spec=argument_spec,
-        mutually_exclusive=[('server_ids', 'server_id'), ('server_ids', 'snapshot_id')],
-        required_if=[('state', 'present', ('server_id', 'server_ids'), True), ('state', 'present', ('name',))],
-        required_by={'server_ids': 'name', 'keep': 'keep_prefix', 'keep_prefix': 'keep'},
-        supports_check_mode=True,
-    )
-    params = module.params
-    state, wait, timeout = params['state'], params['wait'], params['wait_timeout']
-    try:
-        check_options(params, selection_problems(params))
-        client = client_for(params)
-        if state == 'restored':
-            snapshot, before, after = restore(client, params['server_id'], params['name'], params['snapshot_id'],
-                                              module.check_mode, wait, timeout)
-            if module.check_mode:
-                # What the restore would do: the server restoring, or back from it after the wait.
-                after = dict(before, status=before['status'] if wait else RESTORING)
-            result = dict(changed=True, snapshot=snapshot, server=before if module.check_mode else after, server_before=before)
-            diff, failed = dict(before=before or {}, after=after), []
-        else:
-            if params['server_ids'] is not None:
-                fleet = Fleet(client, params['server_ids'], params['name'], check_mode=module.check_mode)
-            else:
-                selector = params['snapshot_id'] if state == 'absent' else None
-                fleet = Fleet.of_one(client, params['server_id'], params['name'], selector, check_mode=module.check_mode)
-            pruned = unmanaged = None
-            if state == 'present':
-                if params['keep'] is not None:
-                    snapshots, pruned, unmanaged = fleet.ensure_present_keeping(params['keep_prefix'], params['keep'], params['description'], wait, timeout)
-                else:
-                    snapshots = fleet.ensure_present(params['description'], wait, timeout)
-                before, after = [snap for snap in snapshots if server_of(snap) not in fleet.created], snapshots
-            elif state == 'absent':
-                snapshots = fleet.ensure_absent(wait, timeout)
-                before, after = snapshots, []
-            if params['server_ids'] is not None:
-                result, diff, failed = fleet_result(fleet, snapshots, before, after)
-            else:
-                result, diff, failed = one_server_result(fleet, snapshots, before, after, state)
-            if pruned is not None:
-                result.update(pruned_names=pruned, unmanaged_names=unmanaged)
-                if unmanaged:
-                    module.warn("keep_prefix '%s': kept %s, not of the form of name '%s' that retention prunes"
-                                % (params['keep_prefix'], ', '.join(unmanaged), params['name']))
-        if module._diff:
-            result['diff'] = diff
-        if failed:
-            reasons = '; '.join('%s: %s' % (failure['server_id'], failure['reason']) for failure in failed)
-            raise VpsorgApiError('%d of %d servers failed: %s' % (len(failed), len(fleet.server_ids), reasons), code=SERVERS_FAILED, results=result)
-    except VpsorgApiError as exc:
-        module.fail_json(**exc.failure())
-    module.exit_json(**result)
+    module = VpsorgModule(OPTIONS, option_problems, **RULES)
+    module.run(STATES[module.params['state']])
 
 
 if __name__ == '__main__':

@@ -215,12 +215,22 @@ error:
       sample: /api/v1/snapshots/
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import client_for, vpsorg_argument_spec
+from ansible_collections.vpsorg.cloud.plugins.module_utils._api import COMPLETED, IN_PROGRESS, newest_first
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import NOT_FOUND, VpsorgApiError
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import (
-    IN_PROGRESS, SnapshotReader, SnapshotsTarget, check_options, list_snapshots, newest_first, server_of)
+from ansible_collections.vpsorg.cloud.plugins.module_utils._module import VpsorgModule
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import ServerSnapshots, SnapshotSource
+from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import SnapshotsTarget
+
+OPTIONS = dict(
+    server_id=dict(type='int'),
+    server_ids=dict(type='list', elements='int'),
+    name=dict(type='str'),
+    snapshot_ids=dict(type='list', elements='int'),
+    status=dict(type='str', choices=['in_progress', 'completed']),
+    wait=dict(type='bool', default=False),
+    wait_timeout=dict(type='int', default=1800),
+)
+RULES = dict(mutually_exclusive=[('server_id', 'server_ids')])
 
 
 def missing_ids_error(missing, server_id, server_ids=None):
@@ -244,52 +254,26 @@ def selected_snapshots(listed, params):
     return listed
 
 
-def main():
-    argument_spec = vpsorg_argument_spec()
-    argument_spec.update(
-        server_id=dict(type='int'),
-        server_ids=dict(type='list', elements='int'),
-        name=dict(type='str'),
-        snapshot_ids=dict(type='list', elements='int'),
-        status=dict(type='str', choices=['in_progress', 'completed']),
-        wait=dict(type='bool', default=False),
-        wait_timeout=dict(type='int', default=1800),
-    )
-    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[('server_id', 'server_ids')], supports_check_mode=True)
+def listed(module):
+    """The selected snapshots, after the wait when asked: one list (plus its pages) per poll, the first read the first poll."""
     params = module.params
-    try:
-        check_options(params)
-        client = client_for(params)
-        reader = None
-        if params['server_id']:
-            listed = list_snapshots(client, params['server_id'])
-        elif params['server_ids'] == []:
-            listed = []  # no server, nothing to read: as vpsorg_snapshot, no request
-        else:
-            reader = SnapshotReader(client, params['server_ids'])
-            listed = reader.read()
-        snapshots = selected_snapshots(listed, params)
-        in_progress = [snap.get('id') for snap in snapshots if snap.get('status') == IN_PROGRESS]
-        if params['wait'] and in_progress:
-            # One account-wide (or server-wide) list per poll, whatever the number of snapshots; the list just read is the first.
-            read = None
-            if reader:
-                created = dict((snap.get('id'), snap) for snap in snapshots)
+    if params['server_id']:
+        source = ServerSnapshots(module.client, params['server_id'])
+    else:
+        source = SnapshotSource(module.client, params['server_ids'])  # no server (server_ids: []): no request
+    first = source.read()
+    snapshots = selected_snapshots(first, params)
+    in_progress = [snap.get('id') for snap in snapshots if snap.get('status') == IN_PROGRESS]
+    if params['wait'] and in_progress:
+        target = SnapshotsTarget(module.client, in_progress, listing=first, read=lambda pending: source.poll(pending, COMPLETED))
+        snapshots = source.after_wait(snapshots, target.wait(params['wait_timeout']))
+    if params['status']:
+        snapshots = [snap for snap in snapshots if snap.get('status') == params['status']]
+    return dict(changed=False, snapshots=newest_first(snapshots)), None, None
 
-                def read(pending):
-                    stamps = [created[snap_id].get('created_at') for snap_id in pending]
-                    servers = list(dict.fromkeys(server_of(created[snap_id]) for snap_id in pending))
-                    return reader.read_newest(pending, servers if params['server_ids'] is not None else None,
-                                              min(stamps) if stamps and all(stamps) else None)
-            current = SnapshotsTarget(client, in_progress, server_id=params['server_id'], listing=listed, read=read).wait(params['wait_timeout'])
-            # A snapshot the last poll did not read (it read only the newest pages) stays as first listed.
-            snapshots = [current.get(snap.get('id'), snap) for snap in snapshots
-                         if snap.get('id') in current or (reader is not None and not reader.whole)]
-        if params['status']:
-            snapshots = [snap for snap in snapshots if snap.get('status') == params['status']]
-    except VpsorgApiError as exc:
-        module.fail_json(**exc.failure())
-    module.exit_json(changed=False, snapshots=newest_first(snapshots))
+
+def main():
+    VpsorgModule(OPTIONS, **RULES).run(listed)
 
 
 if __name__ == '__main__':

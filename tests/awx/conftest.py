@@ -15,8 +15,7 @@ import pytest
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from ansible_collections.vpsorg.cloud.tests.emulator.emulator import Emulator
-from ansible_collections.vpsorg.cloud.tests.emulator.harness import EmulatorControl
+from ansible_collections.vpsorg.cloud.tests.emulator.harness import EmulatorControl, serve
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -28,9 +27,9 @@ CONNECTION_VARS = ("VPSORG_API_TOKEN", "VPSORG_API_URL", "VPS_API_TOKEN", "VPS_A
 class Api(EmulatorControl):
     """The emulator's control endpoints (the shared harness), plus what the jobs are given: its API URL."""
 
-    def __init__(self, emulator):
-        super().__init__(emulator.base_url)
-        self.url = emulator.base_url
+    def __init__(self, url):
+        super().__init__(url)
+        self.url = url
 
     def state(self):
         return super().state()["accounts"][0]
@@ -38,8 +37,9 @@ class Api(EmulatorControl):
 
 @pytest.fixture(scope="session")
 def api_emulator():
-    with Emulator(tokens=[TOKEN], servers=3, snapshot_seconds=0.5, restore_seconds=0.5) as emulator:
-        yield Api(emulator)
+    with serve(["--quiet", "--token", TOKEN, "--servers", "3", "--snapshot-seconds", "0.5", "--restore-seconds", "0.5"],
+               in_thread=True) as running:
+        yield Api(running.url)
 
 
 @pytest.fixture

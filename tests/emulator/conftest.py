@@ -6,8 +6,7 @@
 import pytest
 import requests
 
-from .emulator import Emulator
-from .harness import EmulatorControl
+from .harness import EmulatorControl, serve
 
 TOKEN_A = "vps_test_token_account_a"
 TOKEN_B = "vps_test_token_account_b"
@@ -50,10 +49,10 @@ class EmulatorClient:
 
 @pytest.fixture(scope="session")
 def emulator_instance():
-    emulator = Emulator(tokens=[TOKEN_A, TOKEN_B], servers=3, snapshot_seconds=SNAPSHOT_SECONDS, restore_seconds=RESTORE_SECONDS)
-    emulator.start_in_thread()
-    yield emulator
-    emulator.stop()
+    args = ["--quiet", "--token", TOKEN_A, "--token", TOKEN_B, "--servers", "3", "--snapshot-seconds", str(SNAPSHOT_SECONDS),
+            "--restore-seconds", str(RESTORE_SECONDS)]
+    with serve(args, in_thread=True) as running:
+        yield running.server
 
 
 @pytest.fixture

@@ -930,12 +930,17 @@ def parse_args(argv):
     return args
 
 
-def main(argv=None):
+def emulator_from_argv(argv):
+    """The Emulator that these command-line options describe (not started): the script and harness.serve share it."""
     args = parse_args(argv)
-    emulator = Emulator(
+    return Emulator(
         tokens=args.tokens, servers=args.servers, snapshot_seconds=args.snapshot_seconds, restore_seconds=args.restore_seconds,
         page_size=args.page_size, max_page_size=args.max_page_size, rate_limit=args.rate_limit, server_shape=args.server_shape, host=args.host, port=args.port,
         certfile=args.certfile, keyfile=args.keyfile, quiet=args.quiet)
+
+
+def main(argv=None):
+    emulator = emulator_from_argv(argv)
     stop_requested = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())

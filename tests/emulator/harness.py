@@ -2,25 +2,31 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2025, VPS.org collection contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What tests and tools share to drive the emulator: its control client, its process, a TLS certificate.
+"""The one way to start a fake VPS.org API, and what tests and tools share to drive it.
 
-- ``EmulatorControl``: the control endpoints under ``/_emulator/`` (reset, state, faults, config, seeding, the
-  request log and counters), for an emulator in this process or in another one.
-- ``EmulatorProcess``: ``emulator.py`` in a child process; waits for the base URL it prints first, and stops it.
+- ``serve``: start a fake API and stop it again (a context manager): the emulator (emulator.py) or the hostile API
+  (tests/hostile/hostile.py), in a thread of this process or in a child process; every test suite, script and tool
+  starts its fake API through it (the command line below is the same for shell scripts).
+- ``EmulatorControl``: the emulator's control endpoints under ``/_emulator/`` (reset, state, faults, config, seeding,
+  the request log and counters), for an emulator in this process or in another one.
 - ``write_self_signed_certificate``: a certificate for 127.0.0.1, with the openssl CLI or the cryptography package.
 
 Standard library only, so that shell scripts can use it as a command as well::
 
-    harness.py start [--timeout S] DIR [EMULATOR OPTIONS...]   start emulator.py in the background, print its base URL
-    harness.py stop DIR                          stop the emulator that `start DIR` started
+    harness.py start [--timeout S] [--server hostile] DIR [SERVER OPTIONS...]
+                                                 start the fake API in the background, print its base URL
+    harness.py stop DIR                          stop the fake API that `start DIR` started
     harness.py cert CERT KEY [--tool TOOL]       write a self-signed certificate, print the tool that made it
     harness.py control URL METHOD PATH [JSON]    one control request (URL: the API or control base URL), print the answer
     harness.py seed URL SPEC_JSON                add servers and snapshots in one go (see EmulatorControl.seed)
 
-``start`` keeps the emulator's pid, first line and stderr in DIR (files pid, url, emulator.log).
+``start`` keeps the server's pid, first line and stderr in DIR (files pid, url, emulator.log).
 """
 
 import argparse
+import contextlib
+import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -32,7 +38,13 @@ import time
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
-EMULATOR_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "emulator.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+EMULATOR_SCRIPT = os.path.join(HERE, "emulator.py")
+# The fake APIs that serve() starts, each by its script.
+SERVERS = {
+    "emulator": EMULATOR_SCRIPT,
+    "hostile": os.path.join(os.path.dirname(HERE), "hostile", "hostile.py"),
+}
 CERT_TOOLS = ("auto", "openssl", "cryptography")
 
 
@@ -127,20 +139,21 @@ class EmulatorControl:
 # ----- the emulator in a child process -------------------------------------------------------------
 
 
-class EmulatorProcess:
-    """``emulator.py ARGS`` in a child process of its own session; ``url`` is the base URL it printed first.
+class ServerProcess:
+    """``SCRIPT ARGS`` (emulator.py unless told) in a child process of its own session; ``url`` is the base URL it
+    printed first, ``control`` the emulator's control client.
 
     Its stdout goes to ``directory/url`` and its stderr to ``log_path`` (default ``directory/emulator.log``). Use it as
-    a context manager, or call ``stop()``, which returns the exit status.
+    a context manager, or call ``stop()``, which returns the exit status. Start it through ``serve``.
     """
 
-    def __init__(self, args, directory, python=None, log_path=None, startup_timeout=30.0, cafile=None):
+    def __init__(self, args, directory, python=None, log_path=None, startup_timeout=30.0, cafile=None, script=EMULATOR_SCRIPT):
         os.makedirs(directory, exist_ok=True)
         self.directory = directory
         self.url_path = os.path.join(directory, "url")
         self.log_path = log_path or os.path.join(directory, "emulator.log")
         with open(self.url_path, "wb") as stdout, open(self.log_path, "ab") as stderr:
-            self.process = subprocess.Popen([python or sys.executable, EMULATOR_SCRIPT] + list(args), stdin=subprocess.DEVNULL,
+            self.process = subprocess.Popen([python or sys.executable, script] + list(args), stdin=subprocess.DEVNULL,
                                             stdout=stdout, stderr=stderr, start_new_session=True)
         self.pid = self.process.pid
         try:
@@ -148,7 +161,7 @@ class EmulatorProcess:
         except HarnessError:
             self.stop()
             raise
-        self.control = EmulatorControl(self.url, cafile=cafile)
+        self.control = EmulatorControl(self.url, cafile=cafile) if script == EMULATOR_SCRIPT else None
 
     def stop(self, grace=10.0):
         """SIGTERM, then SIGKILL after grace seconds; the exit status."""
@@ -165,6 +178,64 @@ class EmulatorProcess:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class ServerThread:
+    """A fake API served by a thread of this process: ``server`` is the Emulator or HostileServer object itself."""
+
+    def __init__(self, name, args):
+        module = _server_module(name)
+        if name == "emulator":
+            self.server = module.emulator_from_argv(list(args))
+            self.url = self.server.start_in_thread()
+            self.control = EmulatorControl(self.url)
+        else:
+            if args:
+                raise HarnessError("the hostile API takes no server options in a thread: %s" % " ".join(args))
+            self.server = module.HostileServer().start()
+            self.url = self.server.base_url
+            self.control = None
+
+    def stop(self):
+        self.server.stop()
+        return 0
+
+
+@contextlib.contextmanager
+def serve(args=(), directory=None, server="emulator", in_thread=False, **process_options):
+    """Start a fake API, yield it, and stop it again; what it yields has ``url`` (the API base URL) and ``control``.
+
+    server: "emulator" (emulator.py) or "hostile" (tests/hostile/hostile.py); args: its command-line options, the same
+    in a thread and in a process. in_thread: serve from a thread of this process (``.server`` is the server object),
+    else from a child process that keeps its files in directory (``.process``, ``.pid``; see ServerProcess for
+    process_options: python, log_path, startup_timeout, cafile).
+    """
+    if server not in SERVERS:
+        raise HarnessError("unknown server %r: use one of %s" % (server, ", ".join(SERVERS)))
+    if in_thread:
+        running = ServerThread(server, args)
+    else:
+        if directory is None:
+            raise HarnessError("a fake API in a child process needs a directory for its files")
+        running = ServerProcess(list(args), directory, script=SERVERS[server], **process_options)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def _server_module(name):
+    """emulator.py or hostile.py as a module: from this package when there is one, else from its file."""
+    relative = {"emulator": ".emulator", "hostile": "..hostile.hostile"}[name]
+    if __package__:
+        try:
+            return importlib.import_module(relative, __package__)
+        except ImportError:
+            pass
+    spec = importlib.util.spec_from_file_location("vpsorg_fake_api_" + name, SERVERS[name])
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def wait_for_first_line(path, timeout, exit_status, log_path):
@@ -283,11 +354,12 @@ def _write_certificate_with_cryptography(cert_path, key_path):
 def parse_args(argv):
     parser = argparse.ArgumentParser(description="Start, stop and steer the local VPS.org API emulator from shell scripts.")
     commands = parser.add_subparsers(dest="command", required=True)
-    start = commands.add_parser("start", help="start emulator.py in the background and print its base URL")
-    start.add_argument("directory", help="where to keep its pid, url and emulator.log")
+    start = commands.add_parser("start", help="start a fake API in the background and print its base URL")
     start.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the URL (default: 30)")
-    start.add_argument("emulator_args", nargs=argparse.REMAINDER, help="options of emulator.py")
-    stop = commands.add_parser("stop", help="stop the emulator that `start DIR` started")
+    start.add_argument("--server", choices=sorted(SERVERS), default="emulator", help="which fake API (default: emulator)")
+    start.add_argument("directory", help="where to keep its pid, url and emulator.log")
+    start.add_argument("emulator_args", nargs=argparse.REMAINDER, help="options of the server's script")
+    stop = commands.add_parser("stop", help="stop the fake API that `start DIR` started")
     stop.add_argument("directory")
     cert = commands.add_parser("cert", help="write a self-signed certificate for 127.0.0.1 and print the tool that made it")
     cert.add_argument("cert_path")
@@ -308,7 +380,7 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.command == "start":
-            emulator = EmulatorProcess(args.emulator_args, args.directory, startup_timeout=args.timeout)
+            emulator = ServerProcess(args.emulator_args, args.directory, startup_timeout=args.timeout, script=SERVERS[args.server])
             with open(os.path.join(args.directory, "pid"), "w") as handle:
                 handle.write("%d\n" % emulator.pid)
             print(emulator.url)

@@ -12,8 +12,7 @@ import pytest
 import requests
 from werkzeug.test import Client
 
-from .emulator import Emulator
-from .harness import EmulatorProcess, HarnessError, write_self_signed_certificate
+from .harness import HarnessError, serve, write_self_signed_certificate
 
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 SNAPSHOT_KEYS = {"id", "server", "name", "status", "size_mb", "created_at", "description"}
@@ -543,7 +542,9 @@ def test_rate_limit(emu):
 def test_https_with_self_signed_certificate(tmp_path):
     cert = self_signed_cert(tmp_path)
     token = "vps_https_token"
-    with Emulator(tokens=[token], certfile=cert[0], keyfile=cert[1], page_size=1) as emulator:
+    args = ["--quiet", "--token", token, "--certfile", cert[0], "--keyfile", cert[1], "--page-size", "1"]
+    with serve(args, in_thread=True) as running:
+        emulator = running.server
         assert emulator.base_url.startswith("https://127.0.0.1:")
         headers = {"Authorization": "Bearer %s" % token}
         response = requests.get(emulator.base_url + "/servers/", headers=headers, verify=cert[0], timeout=10)
@@ -559,7 +560,7 @@ def test_https_with_self_signed_certificate(tmp_path):
 def test_cli_subprocess_prints_url_and_stops_on_sigterm(tmp_path):
     tokens = ["vps_cli_token_one", "vps_cli_token_two"]
     args = ["--port", "0", "--token", tokens[0], "--token", tokens[1], "--servers", "2", "--snapshot-seconds", "0.2", "--page-size", "1"]
-    with EmulatorProcess(args, str(tmp_path)) as process:
+    with serve(args, str(tmp_path)) as process:
         base_url = process.url
         assert re.match(r"^http://127\.0\.0\.1:\d+/api/v1$", base_url)
         response = requests.get(base_url + "/servers/", headers={"Authorization": "Bearer %s" % tokens[1]}, timeout=10)

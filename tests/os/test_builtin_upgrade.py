@@ -12,12 +12,12 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 
 import pytest
+
+from ansible_collections.vpsorg.cloud.tests.emulator.harness import serve
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CACHED_ROOT = os.environ.get("OS_TEST_ROOT", "")
@@ -62,33 +62,6 @@ def pending_upgrades(root):
     return re.findall(r"^Inst (\S+)", out, re.M)
 
 
-class Emulator:
-    def __init__(self, work):
-        self.log = open(os.path.join(work, "emulator.log"), "w+", encoding="utf-8")
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "..", "emulator", "emulator.py"), "--port", "0", "--quiet",
-             "--token", TOKEN, "--servers", "1", "--snapshot-seconds", str(SNAPSHOT_SECONDS), "--restore-seconds", "1"],
-            stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        self.url = ""
-        while not self.url and time.monotonic() < deadline and self.proc.poll() is None:
-            time.sleep(0.1)
-            self.log.seek(0)
-            self.url = self.log.readline().strip()
-        if not self.url:
-            self.stop()
-            raise RuntimeError("the emulator did not start")
-
-    def requests(self):
-        with urllib.request.urlopen(self.url.rsplit("/api/v1", 1)[0] + "/_emulator/requests", timeout=10) as answer:
-            return json.load(answer)["requests"]
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def root():
     """A fresh copy of the cached root, with lists that look fresh (so a run that trusts their age upgrades nothing)."""
@@ -105,9 +78,11 @@ def root():
 
 @pytest.fixture(scope="module")
 def emulator():
-    server = Emulator(WORK)
-    yield server
-    server.stop()
+    """The emulator in a child process (the shared starter); its files, the log among them, in WORK/emulator."""
+    args = ["--port", "0", "--quiet", "--token", TOKEN, "--servers", "1", "--snapshot-seconds", str(SNAPSHOT_SECONDS),
+            "--restore-seconds", "1"]
+    with serve(args, os.path.join(WORK, "emulator")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +101,7 @@ def run_role(root, emulator, name, *extra):
         json.dump({"all": {"hosts": {"debian_root": {
             "ansible_connection": "community.general.chroot", "ansible_host": root,
             "ansible_python_interpreter": "/usr/bin/python3", "vpsorg_server_id": SERVER_ID}}}}, out)
-    seen = len(emulator.requests())
+    seen = len(emulator.control.requests())
     # Pipelining: one chroot process per task instead of several (the connection supports it).
     env = dict(os.environ, VPSORG_API_URL=emulator.url, VPSORG_API_TOKEN=TOKEN, ANSIBLE_NOCOLOR="1",
                ANSIBLE_FORCE_COLOR="0", ANSIBLE_PIPELINING="1")
@@ -140,7 +115,7 @@ def run_role(root, emulator, name, *extra):
     if os.path.exists(facts_file):
         with open(facts_file, encoding="utf-8") as out:
             facts = json.load(out)
-    return proc, facts, emulator.requests()[seen:]
+    return proc, facts, emulator.control.requests()[seen:]
 
 
 def snapshot_posts(requests):

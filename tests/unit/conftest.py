@@ -8,8 +8,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.vpsorg.cloud.tests.emulator.emulator import Emulator
-from ansible_collections.vpsorg.cloud.tests.emulator.harness import EmulatorControl
+from ansible_collections.vpsorg.cloud.tests.emulator.harness import EmulatorControl, serve
 
 TOKEN = 'vps_unit_test_token_abcdef'
 OTHER_TOKEN = 'vps_unit_test_other_account'
@@ -17,10 +16,10 @@ OTHER_TOKEN = 'vps_unit_test_other_account'
 
 @pytest.fixture(scope='session')
 def emulator_instance():
-    emulator = Emulator(tokens=[TOKEN, OTHER_TOKEN], servers=3, snapshot_seconds=0.3, restore_seconds=0.3, page_size=2)
-    emulator.start_in_thread()
-    yield emulator
-    emulator.stop()
+    args = ['--quiet', '--token', TOKEN, '--token', OTHER_TOKEN, '--servers', '3', '--snapshot-seconds', '0.3',
+            '--restore-seconds', '0.3', '--page-size', '2']
+    with serve(args, in_thread=True) as running:
+        yield running.server
 
 
 @pytest.fixture

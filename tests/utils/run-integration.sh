@@ -13,6 +13,9 @@ root=$(git rev-parse --show-toplevel)
 config=$stage/tests/integration/integration_config.yml
 # Unique to this run, so that cleanup can never touch a snapshot the run did not make.
 prefix="it$(date -u +%m%d%H%M%S)$(printf '%04x' $((RANDOM % 65536)))-"
+# The staged copy's own ssh key pair: ansible-test then never creates ~/.ansible/test/id_rsa, which runs in parallel
+# would race to create (tests/utils/ssh-key.sh).
+"$root/tests/utils/ssh-key.sh" "$stage"
 
 if [ -n "${INTEGRATION_LIVE_CONFIG:-}" ]; then
   [ -f "$INTEGRATION_LIVE_CONFIG" ] || {

@@ -26,17 +26,12 @@ children_cpu() {
 }
 export -f children_cpu
 
-# Integration runs as two lanes per ansible-core version, each with one of these groups of targets (about equal in
-# length), so that the waits of one lane (the emulator's snapshot and restore clocks) leave the CPU to the others.
+# Integration runs as two lanes per ansible-core version (2.19 and the newest), each with one of these groups of
+# targets (about equal in length), so that the waits of one lane (the emulator's snapshot and restore clocks) leave
+# the CPU to the others. Every target runs on both versions; the fault matrices that test plain Python (retries,
+# faults, hostile answers, option checks) run as unit tests (tests/unit/plugins/modules/), on every version too.
 integration_groups=("reliability inventory_vpsorg hostile_api vpsorg_snapshot_info"
-  "fleet_snapshot rollback_handlers safe_upgrade vpsorg_snapshot")
-# The newest ansible-core runs the targets whose behaviour ansible-core decides: the inventory plugin (trust and
-# data tagging), the role and its handlers, and the playbooks; vpsorg_snapshot runs inside each of them (server_id,
-# server_ids, keep, restore, check mode). Left out there: reliability, hostile_api, vpsorg_snapshot_info and
-# vpsorg_snapshot's own target, which drive the API client and the module's options through faults, hostile
-# answers and filters: plain Python whose unit tests (test_reliability.py, test_hostile.py, test_reads.py,
-# test_fleet.py) run on every version. make test must fit in 15 minutes on 2 cores, and is CPU-bound.
-newest_groups=("inventory_vpsorg safe_upgrade" "fleet_snapshot rollback_handlers")
+  "fleet_snapshot fleet_restore rollback_handlers safe_upgrade vpsorg_snapshot")
 # Every target with an aliases file is in exactly one group: a new target must be added to one.
 grouped=$(printf '%s\n' "${integration_groups[@]}" | tr ' ' '\n' | sort)
 targets=$(cd tests/integration/targets && find . -mindepth 2 -maxdepth 2 -name aliases | cut -d/ -f2 | sort)
@@ -47,7 +42,7 @@ fi
 # The second-API self-test of `make integration-live` runs the targets that create, delete and restore there (the
 # others are mostly emulator-only steps, which live mode skips); `make live-selftest` alone runs them all.
 export LIVE_SELFTEST_TARGETS="vpsorg_snapshot fleet_snapshot"
-# Job slicing repeats its race twice here (8 times in `make awx`); test_reads.py replays the races it once lost exactly.
+# Job slicing repeats its race twice here (8 times in `make awx`); test__source.py replays the races it once lost exactly.
 export AWX_SLICING_ROUNDS=2
 
 # Mostly waiting: started first, each in the background, logs in $tmp/lane-<name>.log.
@@ -60,8 +55,8 @@ done
 foreground_phases=(emulator-tests sanity units lint docs changelog build importer)
 
 if [ -n "$py313" ]; then
-  for index in "${!newest_groups[@]}"; do
-    background_lanes+=("integration-2.21-$((index + 1)) integration-newest ${newest_groups[$index]}")
+  for index in "${!integration_groups[@]}"; do
+    background_lanes+=("integration-2.21-$((index + 1)) integration-newest ${integration_groups[$index]}")
   done
   foreground_phases+=(sanity-newest units-newest)
 else
@@ -77,6 +72,12 @@ phase_started=$SECONDS
 echo "== matrix-venvs (every virtualenv, before the lanes share them)"
 "$make_cmd" --no-print-directory matrix-venvs
 echo "== matrix-venvs passed in $((SECONDS - phase_started)) s"
+# Before the lanes start, while a fresh machine still has no ~/.ansible/test: two integration runs at once must both
+# pass without creating anything there (tests/utils/test_fresh_machine.py).
+phase_started=$SECONDS
+echo "== fresh-machine"
+"$make_cmd" --no-print-directory fresh-machine
+echo "== fresh-machine passed in $((SECONDS - phase_started)) s"
 
 declare -A lane_pid=()
 stop_lanes() {

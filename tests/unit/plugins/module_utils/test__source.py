@@ -3,10 +3,12 @@
 """What a fleet's reads cost when the fleet is a slice of a large account (issue 18), and that they stay right
 when the API does not list newest first, when snapshots vanish, and with retention on the same read."""
 
-from ansible_collections.vpsorg.cloud.plugins.module_utils._client import build_client
+from ansible_collections.vpsorg.cloud.plugins.module_utils._connection import build_client
 from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
-from ansible_collections.vpsorg.cloud.plugins.module_utils._snapshots import SnapshotReader
+from ansible_collections.vpsorg.cloud.plugins.module_utils._source import list_snapshots, SnapshotSource
 from ansible_collections.vpsorg.cloud.tests.unit.conftest import TOKEN
+from ansible_collections.vpsorg.cloud.tests.unit.plugins.module_utils.conftest import hostile_client, snap
+
 
 FIRST = 12345
 # 120 servers with 3 snapshots each: 360 snapshots, 4 pages of 100 in the account-wide list.
@@ -75,7 +77,7 @@ def test_a_slice_of_an_api_listing_oldest_first_falls_back_to_each_servers_list(
 def test_a_vanished_snapshot_is_not_taken_for_done_on_a_partial_read(emu):
     since = large_account(emu)
     client = client_for(emu)
-    reader = SnapshotReader(client, [FIRST, FIRST + 1])
+    reader = SnapshotSource(client, [FIRST, FIRST + 1])
     reader.read()
     assert reader.per_server and reader.mark
     kept = client.post('snapshots/', dict(server_id=FIRST, name='kept'))
@@ -164,7 +166,7 @@ def test_a_slice_whose_account_list_changes_under_every_pass_reads_its_servers_o
         return answer
 
     client.get = get_while_another_slice_prunes
-    reader = SnapshotReader(client, own)
+    reader = SnapshotSource(client, own)
     listing = reader.read()
     assert not reader.per_server  # 2 pages cost less than 10 servers' lists
     assert sorted((snap['server']['id'], snap['name']) for snap in listing) == sorted(
@@ -198,7 +200,7 @@ def test_a_slice_of_an_api_listing_oldest_first_never_trusts_a_pass_over_its_pag
         return answer
 
     client.get = get_while_another_run_writes
-    reader = SnapshotReader(client, own)
+    reader = SnapshotSource(client, own)
     listing = reader.read()
     assert reader.per_server and reader.mark is None
     assert sorted((snap['server']['id'], snap['name']) for snap in listing) == sorted(
@@ -214,5 +216,26 @@ def test_retention_prunes_only_names_of_the_form_it_makes_and_reports_the_others
     assert [snap['name'] for snap in snapshots] == ['fleet-20261207']
     assert pruned == ['fleet-20261102', 'fleet-20261101']
     assert unmanaged == ['fleet-20261103x', 'fleet-2026110', 'fleet-manual-before-migration']
-    left = ['fleet-20261207', 'fleet-manual-before-migration', 'fleet-2026110', 'fleet-20261103x']
-    assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(left)
+    assert sorted(snap['name'] for snap in emu.snapshots()) == sorted(
+        ['fleet-20261207', 'fleet-manual-before-migration', 'fleet-2026110', 'fleet-20261103x'])
+
+
+def test_the_whole_account_list_over_pages_not_newest_first_is_read_server_by_server(hostile):
+    """list_all (the info module without filters) trusted any settled pass; a list in another order is read per server."""
+    oldest_first = [snap(900 + index, server_id=12345 + index % 2, name='s%d' % index,
+                         created_at='2025-01-%02dT00:00:00Z' % (index + 1)) for index in range(5)]
+    hostile.script([
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12345',
+             json=dict(count=3, next=None, results=[item for item in oldest_first if item['server']['id'] == 12345])),
+        dict(method='GET', path='/api/v1/snapshots/', query='server_id=12346',
+             json=dict(count=2, next=None, results=[item for item in oldest_first if item['server']['id'] == 12346])),
+        dict(method='GET', path='/api/v1/snapshots/', pages=oldest_first, page_size=2),
+        dict(method='GET', path='/api/v1/servers/', json=dict(count=2, next=None, results=[
+            dict(id=12345, name='web-01', status='active'), dict(id=12346, name='web-02', status='active')])),
+    ])
+    listed = list_snapshots(hostile_client(hostile))
+    assert sorted(item['id'] for item in listed) == list(range(900, 905))
+    paths = [entry['path'] for entry in hostile.log()]
+    # The pass over the account-wide list (3 pages), then the servers list and each server's own list (read in parallel).
+    assert len(paths) == 6 and paths[3] == '/api/v1/servers/?page_size=100'
+    assert sorted(paths[4:]) == ['/api/v1/snapshots/?server_id=12345&page_size=100', '/api/v1/snapshots/?server_id=12346&page_size=100']
