@@ -9,7 +9,7 @@ between alternatives and reads the API request counts from its counters.
 
     make bench                             full run (about 20 minutes on 2 cores), rewrites docs/performance.md
     make bench BENCH_ARGS=--quick          smoke run: small N, T = 2 s; prints only
-    make bench BENCH_ARGS="--only NAME"    one benchmark (fleet, rerun, overhead, scaling, ratelimit, slices); prints only,
+    make bench BENCH_ARGS="--only NAME"    one benchmark (fleet, rerun, overhead, scaling, ratelimit, slices, restore, role); prints only,
                                            or with --write-doc rewrites only its section of docs/performance.md
 
 By hand: `PYTHONPATH=.tmp/collections .venv/bin/python -m bench ...` from the repository root after `make stage` (the

@@ -21,16 +21,16 @@ from .report import Section, megabytes, ratio, requests_by_endpoint, seconds
 PLAYBOOKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'playbooks')
 # Collection playbook names must start with its prefix (fleet-), so one name serves every alternative.
 SNAPSHOT_NAME = 'fleet-bench'
-BENCHMARKS = ('fleet', 'rerun', 'overhead', 'scaling', 'ratelimit', 'slices', 'restore')
+BENCHMARKS = ('fleet', 'rerun', 'overhead', 'scaling', 'ratelimit', 'slices', 'restore', 'role')
 
 # Sizes of a full run and of the --quick smoke run.
 PROFILES = {
     'full': dict(snapshot_seconds=10, fleet_hosts=50, overhead_tasks=30, overhead_repeats=3, scaling_hosts=(10, 50, 200, 500),
                  ratelimit_hosts=200, rate_limit=20, timeout=300, account_servers=2000, account_snapshots_per_server=3,
-                 slice_fleet_hosts=50, sliced_fleet_hosts=200, slices=4, restore_hosts=50, restore_seconds=10),
+                 slice_fleet_hosts=50, sliced_fleet_hosts=200, slices=4, restore_hosts=50, restore_seconds=10, role_hosts=50),
     'quick': dict(snapshot_seconds=2, fleet_hosts=5, overhead_tasks=5, overhead_repeats=1, scaling_hosts=(5, 20),
                   ratelimit_hosts=20, rate_limit=5, timeout=120, account_servers=200, account_snapshots_per_server=3,
-                  slice_fleet_hosts=10, sliced_fleet_hosts=20, slices=4, restore_hosts=5, restore_seconds=2),
+                  slice_fleet_hosts=10, sliced_fleet_hosts=20, slices=4, restore_hosts=5, restore_seconds=2, role_hosts=10),
 }
 
 # Targets to compare against: reported as pass/miss, never asserted.
@@ -46,6 +46,10 @@ TARGET_SLICE_REQUESTS_PER_HOST = 3.0
 TARGET_RESTORE_WALL = 1.25
 TARGET_RESTORE_REQUESTS_PER_HOST = 2.0
 RESTORE_ENDPOINT = 'POST /api/v1/snapshots/{id}/restore/'
+# Issue 28: the safe_upgrade role against the essentials written by hand.
+TARGET_ROLE_OWN_COST = 1.5
+TARGET_ROLE_WAIT = 1.5
+TARGET_ROLE_REQUESTS_PER_HOST = 3.0
 # The floor is measured this many times and the best run kept.
 FLOOR_REPEATS = 3
 
@@ -59,6 +63,13 @@ def overhead_playbook(module, tasks):
     for index in range(tasks):
         lines.extend(['    - name: List the snapshots (%d)' % (index + 1), '      ansible.builtin.import_tasks: %s' % task_file])
     return '\n'.join(lines) + '\n'
+
+
+def one_snapshot_each(emulator, hosts):
+    """'ok', or how many of the hosts' servers lack exactly one completed snapshot."""
+    per_server = collections.Counter(snap['server']['id'] for snap in emulator.snapshots() if snap.get('status') == 'completed')
+    wrong = [sid for sid in range(FIRST_SERVER_ID, FIRST_SERVER_ID + hosts) if per_server[sid] != 1]
+    return '%d servers without exactly one completed snapshot' % len(wrong) if wrong else 'ok'
 
 
 def fleet_problems(emulator, hosts, name, want_completed=True):
@@ -85,10 +96,12 @@ class Bench(object):
         self.snapshot_seconds = profile['snapshot_seconds']
         self.has_fleet_playbook = workspace.collection_has(os.path.join('playbooks', 'fleet_snapshot.yml'))
         self.playbooks = {name: os.path.join(PLAYBOOKS, name + '.yml')
-                          for name in ('floor', 'server_ids', 'two_phase', 'per_host_wait', 'uri', 'restore_server_ids', 'restore_per_host')}
+                          for name in ('floor', 'server_ids', 'two_phase', 'per_host_wait', 'uri', 'restore_server_ids', 'restore_per_host',
+                                       'role', 'role_essentials')}
 
-    def emulator(self, label, servers, rate_limit=0, restore_seconds=None):
-        return Emulator(servers, self.snapshot_seconds, os.path.join(self.workspace.path, 'emulator-%s' % label), rate_limit, restore_seconds)
+    def emulator(self, label, servers, rate_limit=0, restore_seconds=None, snapshot_seconds=None):
+        period = self.snapshot_seconds if snapshot_seconds is None else snapshot_seconds
+        return Emulator(servers, period, os.path.join(self.workspace.path, 'emulator-%s' % label), rate_limit, restore_seconds)
 
     def server_ids_alternatives(self):
         """(label, playbook, extra vars) of the fleet snapshot with server_ids: the collection playbook (when staged) and the bare task."""
@@ -409,3 +422,47 @@ class Bench(object):
                   for index in range(servers) for number in range(per_server)]
         with ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda body: emulator.control.add_snapshot(**body), bodies))
+
+    # 8. The safe_upgrade role (issue 28) ---------------------------------------------------------
+
+    def role(self):
+        hosts, period = self.profile['role_hosts'], self.snapshot_seconds
+        section = Section('role', '8. The safe_upgrade role, N = %d hosts, forks %d, a change that does nothing' % (hosts, FORKS),
+                          'The role as shipped (`bench/playbooks/role.yml`) beside the essentials written by hand (`sync`, one '
+                          '`vpsorg_snapshot` task per host with `wait: true`, the change: `bench/playbooks/role_essentials.yml`) and '
+                          'the fleet snapshot playbook, each on a fresh emulator state, with snapshots that take 0 s (the role\'s own '
+                          'cost) and T = %g s. own cost = role wall / essentials wall at T = 0; snapshot wait = role wall at T minus '
+                          'role wall at T = 0, in units of T.' % period,
+                          ['T s', 'alternative', 'wall s', 'CPU s', 'API requests', 'requests/host', 'writes', 'check'])
+        inventory = self.workspace.inventory(hosts)
+        alternatives = [('the essentials by hand', self.playbooks['role_essentials'], dict(bench_snapshot_name='pre-upgrade-bench')),
+                        ('the safe_upgrade role', self.playbooks['role'], None)]
+        if self.has_fleet_playbook:
+            alternatives.append(('fleet_snapshot playbook', 'vpsorg.cloud.fleet_snapshot', dict(fleet_snapshot_name=SNAPSHOT_NAME)))
+        walls, requests = {}, {}
+        for snapshot_seconds in (0, period):
+            with self.emulator('role-%g' % snapshot_seconds, hosts, snapshot_seconds=snapshot_seconds) as emulator:
+                emulator.reset(hosts)
+                floor = self.floor(hosts, inventory, emulator)
+                section.add_row(snapshot_seconds, 'floor (one debug task, best of %d)' % FLOOR_REPEATS, seconds(floor.wall),
+                                seconds(floor.cpu), floor.requests, '-', floor.writes, floor.outcome())
+                for label, playbook, extra_vars in alternatives:
+                    emulator.reset(hosts)
+                    run = self.workspace.run('%s T=%g' % (label, snapshot_seconds), playbook, inventory, emulator, extra_vars)
+                    check = run.outcome() if not run.succeeded else one_snapshot_each(emulator, hosts)
+                    walls[label, snapshot_seconds], requests[label, snapshot_seconds] = run.wall, run.requests / hosts
+                    section.add_row(snapshot_seconds, label, seconds(run.wall), seconds(run.cpu), run.requests,
+                                    ratio(run.requests / hosts), run.writes, check)
+                    if label == 'the safe_upgrade role':
+                        section.notes.append('Requests of the role at T = %g s: %s.' % (snapshot_seconds, requests_by_endpoint(run.counters)))
+        role, essentials = 'the safe_upgrade role', 'the essentials by hand'
+        own_cost = walls[role, 0] / walls[essentials, 0]
+        wait = (walls[role, period] - walls[role, 0]) / period if period else 0.0
+        section.notes.append('Own cost: %s x the essentials at T = 0; the snapshot wait: %s x T (the essentials: %s x T).'
+                             % (ratio(own_cost), ratio(wait), ratio((walls[essentials, period] - walls[essentials, 0]) / period)))
+        section.add_target('N=%d role: own cost (T = 0) / essentials' % hosts, ratio(own_cost), '%.1f x' % TARGET_ROLE_OWN_COST,
+                           own_cost <= TARGET_ROLE_OWN_COST)
+        section.add_target('N=%d role: snapshot wait' % hosts, '%s x T' % ratio(wait), '%.1f x T' % TARGET_ROLE_WAIT, wait <= TARGET_ROLE_WAIT)
+        section.add_target('N=%d role: requests/host (T = %g s)' % (hosts, period), ratio(requests[role, period]),
+                           '%.1f' % TARGET_ROLE_REQUESTS_PER_HOST, requests[role, period] <= TARGET_ROLE_REQUESTS_PER_HOST)
+        return section
