@@ -16,6 +16,7 @@ from ansible_collections.vpsorg.cloud.plugins.module_utils._fleet import Fleet
 from ansible_collections.vpsorg.cloud.plugins.module_utils._wait import ServersRestoredTarget, SnapshotsTarget
 from ansible_collections.vpsorg.cloud.plugins.module_utils._writes import restore_snapshot
 
+
 def restore(client, server_id=None, name=None, snapshot_id=None, check_mode=False, wait=True, timeout=1800):
     """Restore one server from the one snapshot selected by snapshot_id, or by server_id and name.
 

@@ -234,7 +234,7 @@ def test_fleet_under_faults_keeps_exactly_one_snapshot_per_server_and_deletes_on
 
 # Issue 27: a fleet restored in one run, each server from its own snapshot of one name -----------------------
 
-FLEET = [12345, 12346, 12347]
+FLEET = (12345, 12346, 12347)
 
 
 def restores(emu):
@@ -247,7 +247,7 @@ def seed_fleet(emu, name='fleet-r', servers=FLEET):
 
 def test_a_fleet_restore_in_check_mode_returns_the_plan_and_sends_nothing(emu):
     seeded = seed_fleet(emu)
-    fleet = Fleet(client_for(emu), FLEET, 'fleet-r', check_mode=True)
+    fleet = Fleet(client_for(emu), list(FLEET), 'fleet-r', check_mode=True)
     snapshots, before, after = fleet.ensure_restored(wait=True, timeout=30)
     assert fleet.changed and not fleet.errors
     assert [snap['id'] for snap in snapshots] == [seeded[server_id]['id'] for server_id in FLEET]
@@ -258,7 +258,7 @@ def test_a_fleet_restore_in_check_mode_returns_the_plan_and_sends_nothing(emu):
 def test_a_fleet_restore_whose_preflight_fails_sends_no_restore_at_all(emu):
     seeded = seed_fleet(emu, servers=FLEET[:2])
     duplicate = emu.add_snapshot(server_id=12346, name='fleet-r', status='completed')
-    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    fleet = Fleet(client_for(emu), list(FLEET), 'fleet-r')
     with pytest.raises(VpsorgApiError) as failure:
         fleet.ensure_restored(wait=True, timeout=30)
     assert failure.value.code == 'servers_failed'
@@ -276,18 +276,18 @@ def test_a_fleet_restore_refuses_a_server_that_is_restoring_already_before_any_r
     seed_fleet(emu)
     emu.update_server(12347, status='restoring')
     with pytest.raises(VpsorgApiError) as failure:
-        Fleet(client_for(emu), FLEET, 'fleet-r').ensure_restored(wait=True, timeout=30)
+        Fleet(client_for(emu), list(FLEET), 'fleet-r').ensure_restored(wait=True, timeout=30)
     assert '12347: server 12347 cannot be restored now: its status is restoring (a restore is under way)' in str(failure.value)
     assert restores(emu) == []
 
 
 def test_a_fleet_restore_sends_one_restore_per_server_and_waits_for_the_set_with_one_read_per_poll(emu):
     seeded = seed_fleet(emu)
-    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    fleet = Fleet(client_for(emu), list(FLEET), 'fleet-r')
     snapshots, before, after = fleet.ensure_restored(wait=True, timeout=30)
     assert not fleet.errors and fleet.changed
     assert sorted(restores(emu)) == sorted('/api/v1/snapshots/%d/restore/' % seeded[server_id]['id'] for server_id in FLEET)
-    assert [server['status'] for server in after] == ['active'] * 3 and [server['id'] for server in before] == FLEET
+    assert [server['status'] for server in after] == ['active'] * 3 and [server['id'] for server in before] == list(FLEET)
     reads = [entry['path'] for entry in emu.requests() if entry['method'] == 'GET']
     # The snapshots (one list, pages of 2), the servers before, then the servers list once per poll: never a GET per server.
     assert not [path for path in reads if path.startswith('/api/v1/servers/1')]
@@ -297,7 +297,7 @@ def test_a_fleet_restore_sends_one_restore_per_server_and_waits_for_the_set_with
 def test_a_fleet_restore_whose_answers_were_lost_adopts_them_and_never_restores_twice(emu):
     seed_fleet(emu)
     emu.faults(rate=1.0, statuses=[502], when='after', methods=['POST'])
-    fleet = Fleet(quick_client(emu.base_url), FLEET, 'fleet-r')
+    fleet = Fleet(quick_client(emu.base_url), list(FLEET), 'fleet-r')
     dummy, dummy, after = fleet.ensure_restored(wait=True, timeout=30)
     assert not fleet.errors and [server['status'] for server in after] == ['active'] * 3
     assert len(restores(emu)) == 3  # each POST took effect, lost its answer, and was adopted, not sent again
@@ -306,7 +306,7 @@ def test_a_fleet_restore_whose_answers_were_lost_adopts_them_and_never_restores_
 def test_a_fleet_restore_fails_the_server_that_does_not_come_back_after_the_others_are_done(emu):
     seed_fleet(emu)
     emu.update_server(12346, restore_ends_as='error')
-    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    fleet = Fleet(client_for(emu), list(FLEET), 'fleet-r')
     dummy, dummy, after = fleet.ensure_restored(wait=True, timeout=30)
     assert [server['status'] for server in after] == ['active', 'error', 'active']
     assert list(fleet.errors) == [12346] and fleet.errors[12346].code == 'restore_failed'
@@ -317,7 +317,7 @@ def test_a_fleet_restore_fails_the_server_that_does_not_come_back_after_the_othe
 def test_a_fleet_restore_waits_for_a_snapshot_still_in_progress_first(emu):
     seed_fleet(emu, servers=FLEET[:2])
     emu.add_snapshot(server_id=12347, name='fleet-r', status='in_progress')
-    fleet = Fleet(client_for(emu), FLEET, 'fleet-r')
+    fleet = Fleet(client_for(emu), list(FLEET), 'fleet-r')
     snapshots, dummy, dummy = fleet.ensure_restored(wait=True, timeout=30)
     assert not fleet.errors and [snap['status'] for snap in snapshots] == ['completed'] * 3
     assert len(restores(emu)) == 3
