@@ -20,7 +20,8 @@ SERVERS = 40
 SLICES = 4
 OLD_NAMES = ("fleet-20240101", "fleet-20240102", "fleet-20240103", "fleet-20240104")
 KEEP = 3  # the new name and the two newest old ones: fleet-20240101 and fleet-20240102 go
-NEW_NAME = "fleet-sliced"
+# Of the form the fleet playbook names its snapshots (prefix + a date): retention prunes only names of that form.
+NEW_NAME = "fleet-20240105"
 ROUNDS = int(os.environ.get("AWX_SLICING_ROUNDS", "8"))
 
 
