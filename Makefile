@@ -72,7 +72,7 @@ check:
 
 .PHONY: test fresh-machine sanity units integration emulator-tests lint docs changelog build test-newest
 test: setup
-	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)" "$(PY312)"
+	@MAKE="$(MAKE)" tests/utils/test-all.sh $(TMP) "$(PY313)"
 
 # make test on a machine that never ran it: two integration runs at once, and the files under ~/.ansible/test they share.
 fresh-machine: $(VENV)/.installed
@@ -180,7 +180,7 @@ $(IMPORTER_VENV)/.installed: tests/requirements-importer.txt
 
 .PHONY: test-2.20 sanity-newest importer release matrix-venvs
 # Every venv of the version matrix, made before `make test` starts its lanes, so no two lanes build one at once.
-matrix-venvs: $(VENV)/.installed $(IMPORTER_VENV)/.installed $(if $(PY313),$(VENV313)/.installed) $(if $(PY312),$(VENV312)/.installed)
+matrix-venvs: $(VENV)/.installed $(IMPORTER_VENV)/.installed $(if $(PY313),$(VENV313)/.installed)
 
 # Units on ansible-core 2.20 (python3.12), in its own staged copy so it can run beside the others (sanity runs on 2.19
 # and the newest, which bracket it).
