@@ -18,7 +18,7 @@ import re
 
 from ansible_collections.vpsorg.cloud.plugins.module_utils._answers import server_of
 from ansible_collections.vpsorg.cloud.plugins.module_utils._api import (
-    COMPLETED, GONE, IN_PROGRESS, RESTORING, SNAPSHOT_LIMIT, describe, in_progress_error, newest_first, not_back, planned_snapshot,
+    ACTIVE, COMPLETED, GONE, IN_PROGRESS, SNAPSHOT_LIMIT, STOPPED, describe, in_progress_error, newest_first, not_back, planned_snapshot,
     quota_error, read_servers, server_summary)
 from ansible_collections.vpsorg.cloud.plugins.module_utils._each import each
 from ansible_collections.vpsorg.cloud.plugins.module_utils._errors import (
@@ -229,7 +229,8 @@ class Fleet:
         # Read also when another server failed already: the preflight names every problem at once.
         servers = read_servers(self.client, list(chosen)) if chosen else {}
         for server_id, server in servers.items():
-            if server.get('status') == RESTORING:
+            # Only an active or stopped server can be restored: any other would fail alone after the others were restored.
+            if server.get('status') not in (ACTIVE, STOPPED):
                 self.errors[server_id] = busy_server_error(server)
         if self.errors:
             raise self.restore_preflight_error(chosen)
@@ -241,10 +242,20 @@ class Fleet:
         after = dict((server_id, server_summary(answer.get('server') or {})) for server_id, answer in answers.items())
         if wait and answers:
             target = ServersRestoredTarget(self.client, list(answers))
-            after.update(target.wait(timeout, strict=False))
+            unread = None
+            try:
+                target.wait(timeout, strict=False)
+            except VpsorgApiError as exc:
+                # The restores went out: a read that fails while waiting must not lose what was sent, and to which servers.
+                unread = exc
+            after.update(target.servers)
             for server_id in answers:
-                late = server_id in target.restoring()
-                problem = target.error(server_id) if late else not_back(chosen[server_id], before[server_id], after[server_id])
+                if unread is not None and (server_id not in target.servers or server_id in target.restoring()):
+                    problem = unread
+                elif server_id in target.restoring():
+                    problem = target.error(server_id)
+                else:
+                    problem = not_back(chosen[server_id], before[server_id], after[server_id])
                 if problem:
                     self.errors[server_id] = problem
         return self._ordered(chosen), self._ordered(before), self._ordered(after)

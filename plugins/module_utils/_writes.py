@@ -125,7 +125,8 @@ def refuse_busy_server(server, refusal=None):
 
 def busy_server_error(server, refusal=None):
     """server_busy: the server is restoring already, or the API refused its restore (refusal)."""
-    why = ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)'
+    why = ' and the API refused the restore (%s)' % refusal if refusal is not None else ' (a restore is under way)' if (
+        server.get('status') == RESTORING) else ''
     return VpsorgApiError(
         'server %s cannot be restored now: its status is %s%s; wait until it is active or stopped, then run the restore again'
         % (server.get('id'), server.get('status'), why),

@@ -61,7 +61,8 @@ options:
       - Servers that fail are listed in RV(failed_servers) and the task fails; the others are done.
       - With O(state=restored), a preflight comes first, and any problem fails the task before ANY
         restore is sent. Every server must hold exactly one snapshot named O(name), completed (or
-        in progress, and then it is waited for with O(wait)), and none may be restoring already.
+        in progress, and then it is waited for with O(wait)), and each must be C(active) or C(stopped) (not
+        restoring already, nor in a status the API cannot restore).
         Then the restores go out, and the servers are waited for with one read of the servers per poll;
         a server that does not come back to the status it had before (or C(active)) is in RV(failed_servers).
       - Mutually exclusive with O(server_id) and O(snapshot_id).

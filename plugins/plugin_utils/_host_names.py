@@ -18,7 +18,7 @@ import ansible.constants as C
 # A name of only these characters is never read as more than one host pattern, a range, a regex, a glob, an
 # exclusion or an intersection. Non-ASCII names are not plain: look-alike letters (a Cyrillic 'о' in 'lоcalhost')
 # cannot be told apart reliably, so such a server is named by the fallback, which says so in a warning.
-PLAIN = re.compile(r'^[A-Za-z0-9_][A-Za-z0-9_.-]*$')
+PLAIN = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]*\Z')
 # Names of the controller itself: Ansible's implicit localhost (C.LOCALHOST) and the usual /etc/hosts aliases.
 LOCAL_NAMES = frozenset(name.casefold() for name in tuple(C.LOCALHOST) + (
     'localhost.localdomain', 'localhost4', 'localhost4.localdomain4', 'localhost6', 'localhost6.localdomain6',

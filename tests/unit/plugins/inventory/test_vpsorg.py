@@ -131,6 +131,15 @@ def test_host_patterns_never_name_a_server(emu, tmp_path, warnings):
     assert hosts[names.index('web') + ids[0]] == 'web'
 
 
+
+def test_a_name_with_a_trailing_newline_is_not_plain(emu, tmp_path, warnings):
+    """A regular expression anchored with $ lets a trailing newline through: localhost\\n would have been a host."""
+    names = ['localhost\n', 'all\n', 'web\n']
+    ids = account(emu, *names)
+    hosts = by_id(assert_safe(inventory(emu, tmp_path), ids, warnings, ids))
+    assert not [name for name in hosts.values() if '\n' in name]
+
+
 def test_a_fallback_name_never_takes_another_servers_name(emu, tmp_path, warnings):
     """web-<id of the third> / web / web: the third server's fallback was the first one's name, and replaced it."""
     ids = account(emu, 'a', 'b', 'c')

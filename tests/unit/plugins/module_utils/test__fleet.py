@@ -321,3 +321,32 @@ def test_a_fleet_restore_waits_for_a_snapshot_still_in_progress_first(emu):
     snapshots, dummy, dummy = fleet.ensure_restored(wait=True, timeout=30)
     assert not fleet.errors and [snap['status'] for snap in snapshots] == ['completed'] * 3
     assert len(restores(emu)) == 3
+
+
+def test_a_fleet_restore_refuses_a_server_in_a_status_the_api_cannot_restore_before_any_restore(emu):
+    seed_fleet(emu)
+    emu.update_server(12346, status='error')
+    with pytest.raises(VpsorgApiError) as failure:
+        Fleet(client_for(emu), list(FLEET), 'fleet-r').ensure_restored(wait=True, timeout=30)
+    assert ('12346: server 12346 cannot be restored now: its status is error; wait until it is active or stopped'
+            in str(failure.value))
+    assert restores(emu) == []
+
+
+def test_a_fleet_restore_whose_wait_cannot_read_the_servers_keeps_what_it_sent(emu):
+    seed_fleet(emu)
+    fleet = Fleet(client_for(emu, retries=0), list(FLEET), 'fleet-r')
+    # Once the restores are sent, every read of the servers list fails: the wait cannot tell, but the run must still
+    # return the snapshots it restored from and fail each server with the read's error.
+    original = fleet.client.request
+
+    def request(method, path, *args, **kwargs):
+        if method == 'GET' and path.rstrip('/').endswith('servers') and restores(emu):
+            emu.faults(rate=1.0, statuses=[503], methods=['GET'])
+        return original(method, path, *args, **kwargs)
+
+    fleet.client.request = request
+    snapshots, dummy, dummy = fleet.ensure_restored(wait=True, timeout=30)
+    emu.clear_faults()
+    assert len(snapshots) == 3 and len(restores(emu)) == 3 and fleet.changed
+    assert sorted(fleet.errors) == list(FLEET) and all(error.status == 503 for error in fleet.errors.values())
