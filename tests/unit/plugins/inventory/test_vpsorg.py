@@ -131,7 +131,6 @@ def test_host_patterns_never_name_a_server(emu, tmp_path, warnings):
     assert hosts[names.index('web') + ids[0]] == 'web'
 
 
-
 def test_a_name_with_a_trailing_newline_is_not_plain(emu, tmp_path, warnings):
     """A regular expression anchored with $ lets a trailing newline through: localhost\\n would have been a host."""
     names = ['localhost\n', 'all\n', 'web\n']
