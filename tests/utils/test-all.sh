@@ -4,7 +4,7 @@
 #   waits on the emulator's snapshot and restore clocks), so they cost little CPU while they run;
 # - one foreground lane, one phase after another: the phases that keep a core busy (sanity, units, lint, ...).
 # The version matrix: ansible-core 2.19 (Python 3.11) runs every check; the newest (2.21, Python 3.13) sanity, units
-# and integration; 2.20, which they bracket, is `make test-2.20` (its units), outside make test's 15 minutes. Each
+# and every integration target; 2.20, which they bracket, is `make test-2.20` (its units), outside make test's 15 minutes. Each
 # phase prints how long it took.
 # To add a phase: a make target that needs nothing from the others (and stages its own copy if it runs
 # ansible-test), then its name in one of the two lists below. A new integration target goes into one of the groups.
@@ -27,16 +27,11 @@ children_cpu() {
 export -f children_cpu
 
 # Integration runs as two lanes per ansible-core version (2.19 and the newest), each with one of these groups of
-# targets (about equal in length), so that the waits of one lane (the emulator's snapshot and restore clocks) leave
+# targets (about equal in length; every target runs on both versions), so that the waits of one lane (the emulator's snapshot and restore clocks) leave
 # the CPU to the others. The fault matrices that test plain Python (retries, faults, hostile answers, option checks)
 # run as unit tests (tests/unit/plugins/), on every version.
 integration_groups=("reliability inventory_vpsorg hostile_api vpsorg_snapshot_info fleet_restore"
   "fleet_snapshot rollback_handlers safe_upgrade vpsorg_snapshot")
-# The newest ansible-core runs the targets whose behaviour ansible-core decides: the inventory plugin (trust, data
-# tagging, host patterns), the role and its handlers, and the playbooks (which run vpsorg_snapshot with server_id,
-# server_ids, keep, check mode and restores). Every target on both versions cost 2,136 CPU-seconds and 19m52s on 2
-# cores (a clean run of .ci/run), over make test's 15 minutes; `make integration-newest` runs them all on the newest.
-newest_groups=("inventory_vpsorg safe_upgrade" "fleet_snapshot fleet_restore rollback_handlers")
 # Every target with an aliases file is in exactly one group: a new target must be added to one.
 grouped=$(printf '%s\n' "${integration_groups[@]}" | tr ' ' '\n' | sort)
 targets=$(cd tests/integration/targets && find . -mindepth 2 -maxdepth 2 -name aliases | cut -d/ -f2 | sort)
@@ -60,8 +55,8 @@ done
 foreground_phases=(emulator-tests sanity units lint docs changelog build importer)
 
 if [ -n "$py313" ]; then
-  for index in "${!newest_groups[@]}"; do
-    background_lanes+=("integration-2.21-$((index + 1)) integration-newest ${newest_groups[$index]}")
+  for index in "${!integration_groups[@]}"; do
+    background_lanes+=("integration-2.21-$((index + 1)) integration-newest ${integration_groups[$index]}")
   done
   foreground_phases+=(sanity-newest units-newest)
 else
