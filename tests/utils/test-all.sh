@@ -47,12 +47,12 @@ export AWX_SLICING_ROUNDS=2
 
 # Mostly waiting: started first, each in the background, logs in $tmp/lane-<name>.log.
 # Each lane is "name make-target [integration targets...]".
-background_lanes=("awx awx" "integration-os integration-os" "live-selftest live-selftest")
+background_lanes=("awx awx" "integration-os integration-os" "live-selftest live-selftest" "emulator-tests emulator-tests")
 for index in "${!integration_groups[@]}"; do
   background_lanes+=("integration-2.19-$((index + 1)) integration ${integration_groups[$index]}")
 done
 # Keeps a core busy: run here one after another while the background lanes wait.
-foreground_phases=(emulator-tests sanity units lint docs changelog build importer)
+foreground_phases=(sanity units lint docs changelog build importer)
 
 if [ -n "$py313" ]; then
   for index in "${!integration_groups[@]}"; do
