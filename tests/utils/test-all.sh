@@ -2,10 +2,7 @@
 # `make test`: the whole suite, on a 2-core machine, in two kinds of lanes that run at the same time:
 # - background lanes, each its own make target in its own staged copy: the phases that mostly wait (integration
 #   waits on the emulator's snapshot and restore clocks), so they cost little CPU while they run;
-# - one foreground lane, one phase after another: the phases that keep a core busy (sanity, lint, ...).
-# The units and the emulator tests mostly wait too (on the emulator's clocks and the retries' back-off): in the
-# foreground their waits would sit on make test's critical path. Their ansible-test --venv writes only into the lane's
-# own staged copy (tests/output), and under $HOME only the get-pip stand-in, which install-get-pip.sh renames into place.
+# - one foreground lane, one phase after another: the phases that keep a core busy (sanity, units, lint, ...).
 # The version matrix: ansible-core 2.19 (Python 3.11) runs every check; the newest (2.21, Python 3.13) sanity, units
 # and every integration target; 2.20, which they bracket, is `make test-2.20` (its units), outside make test's 15 minutes. Each
 # phase prints how long it took.
@@ -50,20 +47,18 @@ export AWX_SLICING_ROUNDS=2
 
 # Mostly waiting: started first, each in the background, logs in $tmp/lane-<name>.log.
 # Each lane is "name make-target [integration targets...]".
-background_lanes=("awx awx" "integration-os integration-os" "live-selftest live-selftest" "emulator-tests emulator-tests"
-  "units units")
+background_lanes=("awx awx" "integration-os integration-os" "live-selftest live-selftest")
 for index in "${!integration_groups[@]}"; do
   background_lanes+=("integration-2.19-$((index + 1)) integration ${integration_groups[$index]}")
 done
 # Keeps a core busy: run here one after another while the background lanes wait.
-foreground_phases=(sanity lint docs changelog build importer)
+foreground_phases=(emulator-tests sanity units lint docs changelog build importer)
 
 if [ -n "$py313" ]; then
   for index in "${!integration_groups[@]}"; do
     background_lanes+=("integration-2.21-$((index + 1)) integration-newest ${integration_groups[$index]}")
   done
-  background_lanes+=("units-newest units-newest")
-  foreground_phases+=(sanity-newest)
+  foreground_phases+=(sanity-newest units-newest)
 else
   echo "== python3.13 not found: the newest ansible-core is skipped"
 fi
