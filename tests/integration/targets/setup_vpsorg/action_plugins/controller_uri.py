@@ -32,8 +32,7 @@ class ActionModule(ActionBase):
     _supports_check_mode = True
     _supports_async = False
 
-    _VALID_ARGS = frozenset(('url', 'method', 'body', 'body_format', 'headers', 'status_code', 'validate_certs', 'timeout',
-                             'return_content'))
+    _VALID_ARGS = frozenset(('url', 'method', 'body', 'body_format', 'headers', 'status_code', 'validate_certs', 'timeout'))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
@@ -67,12 +66,11 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, changed=False, status=-1, url=url, msg='Request failed: %s' % error)
         content = to_text(body, errors='surrogate_or_replace')
         result.update(changed=False, status=status, url=url, content=content, msg='OK (%d bytes)' % len(body))
-        try:
-            result['json'] = json.loads(content) if content else None
-        except ValueError:
-            result.pop('json', None)
-        if result.get('json') is None:
-            result.pop('json', None)
+        if content:
+            try:
+                result['json'] = json.loads(content)
+            except ValueError:
+                pass
         if status not in wanted:
             result.update(failed=True, msg='Status code was %d and not %s: %s' % (status, wanted, content[:300]))
         return result
