@@ -8,6 +8,7 @@ controller (their one host, testhost, is local). ansible.builtin.copy runs two m
 then the copy), about 0.45 CPU-seconds together; this plugin writes the file from the controller. See controller_uri.py.
 
 Options (as copy's): dest (required), content (required), mode (an octal string such as "0644"; default 0644).
+Unlike copy, it makes dest's directory when that is missing. In check mode it writes nothing and is skipped.
 Returns dest and changed (whether the file's content or mode changed).
 """
 
@@ -46,6 +47,7 @@ class ActionModule(ActionBase):
             same = False
         if not same:
             try:
+                os.makedirs(os.path.dirname(dest) or '.', exist_ok=True)
                 handle, path = tempfile.mkstemp(dir=os.path.dirname(dest) or '.', prefix='.controller_copy-')
                 with os.fdopen(handle, 'wb') as new:
                     new.write(data)
