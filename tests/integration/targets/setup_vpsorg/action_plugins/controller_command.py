@@ -3,14 +3,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """controller_command: ansible.builtin.command with argv, run in the controller.
 
-For the runs of ansible-playbook and ansible-inventory that the integration targets start and check (about 70 per
-ansible-core version): ansible.builtin.command would start a module process of about 0.25 CPU-seconds for each, on
-top of the run itself. This plugin starts the same process from the controller. See controller_uri.py.
+For the processes that the integration targets start and check (ansible-playbook, ansible-inventory, helper scripts;
+about 70 per ansible-core version): ansible.builtin.command would start a module process of about 0.25 CPU-seconds
+for each, on top of the process itself. This plugin starts the same process from the controller. See
+controller_uri.py.
 
-Options (as command's): argv (required, a list), chdir, stdin (a newline is added, as command's stdin_add_newline
-does). The task's `environment:` applies, as it does to a module. Returns (as command's): rc, stdout, stderr (each
-without its trailing newline), stdout_lines, stderr_lines, cmd, changed (true), and failed with msg "non-zero
-return code" when rc is not 0. In check mode it runs nothing and is skipped.
+Options (as command's): argv (required, a list; unlike command, no $VAR or ~ in it is expanded), chdir, stdin (a
+newline is added, as command's stdin_add_newline does). The task's `environment:` applies, as it does to a module.
+Returns (as command's): rc, stdout, stderr (each without its trailing newline), stdout_lines, stderr_lines, cmd,
+changed (true), and failed with msg "non-zero return code" when rc is not 0. In check mode it runs nothing and is
+skipped. It returns when the process has exited AND closed its output: a process that leaves a daemon behind must
+send the daemon's output elsewhere (as tests/emulator/harness.py start does), or use ansible.builtin.command with async.
 """
 
 from __future__ import annotations
