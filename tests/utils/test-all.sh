@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # `make test`: the whole suite, on a 2-core machine, in two kinds of lanes that run at the same time:
-# - background lanes, each its own make target in its own staged copy: the phases that mostly wait (integration
-#   waits on the emulator's snapshot and restore clocks), so they cost little CPU while they run; and, after awx, the
-#   sanity run of the newest ansible-core, so that the foreground ends about when the lanes do;
+# - background lanes, each one or more make targets in its own staged copy: the phases that mostly wait
+#   (integration waits on the emulator's snapshot and restore clocks), so they cost little CPU while they run; and,
+#   after awx, the sanity run of the newest ansible-core, so that the foreground ends about when the lanes do;
 # - one foreground lane, one phase after another: the phases that keep a core busy (sanity, units, lint, ...).
 # make test is CPU-bound on 2 cores: its wall time is about its CPU time over two, as long as both cores stay busy
 # to the end. More jobs at once do not help: each then needs more CPU for the same work.
 # The version matrix: ansible-core 2.19 (Python 3.11) runs every check; the newest (2.21, Python 3.13) sanity, units
-# and every integration target; 2.20, which they bracket, is `make test-2.20` (its units), outside make test's 15 minutes. Each
-# phase prints how long it took.
+# and every integration target; 2.20, which they bracket, is `make test-2.20` (its units), outside make test's
+# 15 minutes. Each phase prints how long it took.
 # To add a phase: a make target that needs nothing from the others (and stages its own copy if it runs
 # ansible-test), then its name in one of the two lists below. A new integration target goes into one of the groups.
 set -euo pipefail
@@ -30,8 +30,8 @@ children_cpu() {
 export -f children_cpu
 
 # Integration runs as two lanes per ansible-core version (2.19 and the newest), each with one of these groups of
-# targets (about equal in length; every target runs on both versions), so that the waits of one lane (the emulator's snapshot and restore clocks) leave
-# the CPU to the others. The fault matrices that test plain Python (retries, faults, hostile answers, option checks)
+# targets (about equal in length; every target runs on both versions), so that the waits of one lane (the emulator's
+# snapshot and restore clocks) leave the CPU to the others. The fault matrices that test plain Python (retries, faults, hostile answers, option checks)
 # run as unit tests (tests/unit/plugins/), on every version.
 integration_groups=("reliability inventory_vpsorg hostile_api vpsorg_snapshot_info fleet_restore"
   "fleet_snapshot rollback_handlers safe_upgrade vpsorg_snapshot")
@@ -50,9 +50,18 @@ export AWX_SLICING_ROUNDS=2
 
 # Mostly waiting: started first, each in the background, logs in $tmp/lane-<name>.log.
 # Each lane is "name make-targets [integration targets...]"; make-targets joined by "+" run one after another.
-# The OS test and the live self-test share a lane (about 240 s each), as awx and sanity on the newest do: one job
-# fewer at once, and each job needs less CPU.
-background_lanes=("awx awx" "os-live integration-os+live-selftest")
+# The OS test and the live self-test share a lane (about 240 s each), and so do awx (about 90 s) and sanity on the
+# newest: one job fewer at once each, and every job needs less CPU. In the foreground, sanity on the newest came
+# last and ran alone on one core after every lane had ended (clean run 11: the foreground ended at 899 s, the lanes
+# by 790 s); as a lane of its own from the start, the extra job made every phase need 10 to 35% more CPU (clean
+# run 12: 1,766 CPU-s against 1,577).
+if [ -n "$py313" ]; then
+  awx_lane="awx awx+sanity-newest"
+else
+  awx_lane="awx awx"
+  echo "== python3.13 not found: the newest ansible-core is skipped"
+fi
+background_lanes=("$awx_lane" "os-live integration-os+live-selftest")
 for index in "${!integration_groups[@]}"; do
   background_lanes+=("integration-2.19-$((index + 1)) integration ${integration_groups[$index]}")
 done
@@ -63,14 +72,7 @@ if [ -n "$py313" ]; then
   for index in "${!integration_groups[@]}"; do
     background_lanes+=("integration-2.21-$((index + 1)) integration-newest ${integration_groups[$index]}")
   done
-  # Sanity on the newest runs in the awx lane, after awx (about 90 s), from its own staged copy. In the foreground it
-  # came last and ran alone on one core after every lane had ended (clean run 11: the foreground ended at 899 s, the
-  # lanes by 790 s); as a lane of its own from the start, the extra concurrent job made every phase need 10 to 35%
-  # more CPU (clean run 12: 1,766 CPU-s against 1,577).
-  background_lanes[0]="awx awx+sanity-newest"
   foreground_phases+=(units-newest)
-else
-  echo "== python3.13 not found: the newest ansible-core is skipped"
 fi
 
 phase_started=$SECONDS
